@@ -1,0 +1,51 @@
+import { type Ctx, ROLES, type Role } from "../platform/context.js";
+import { NinesError } from "../platform/errors.js";
+
+/**
+ * Every permission in Nines and the weakest role that holds it. This table and authorize() below are the one
+ * place where roles are checked; service functions call authorize() before they touch anything.
+ * `read` marks permissions that the anonymousRead setting opens to callers without a token.
+ */
+export const PERMISSIONS = {
+  "catalog.read": { role: "viewer", read: true },
+  "config.read": { role: "viewer", read: true },
+  "config.plan": { role: "viewer", read: true },
+  "config.apply": { role: "editor", read: false },
+  "config.rollback": { role: "editor", read: false },
+  "audit.read": { role: "viewer", read: false },
+  "token.read": { role: "admin", read: false },
+  "token.create": { role: "admin", read: false },
+  "token.revoke": { role: "admin", read: false },
+} as const satisfies Record<string, { role: Role; read: boolean }>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function roleRank(role: Role): number {
+  return ROLES.indexOf(role);
+}
+
+export function roleAtLeast(role: Role, required: Role): boolean {
+  return roleRank(role) >= roleRank(required);
+}
+
+export function can(ctx: Pick<Ctx, "actor" | "anonymousRead">, permission: Permission): boolean {
+  const rule = PERMISSIONS[permission];
+  const role = ctx.actor.role;
+  if (role === null) return rule.read && ctx.anonymousRead;
+  return roleAtLeast(role, rule.role);
+}
+
+export function authorize(ctx: Pick<Ctx, "actor" | "anonymousRead">, permission: Permission): void {
+  if (can(ctx, permission)) return;
+  const rule = PERMISSIONS[permission];
+  if (ctx.actor.role === null) {
+    throw new NinesError(
+      "UNAUTHENTICATED",
+      `This needs a token with role ${rule.role} or higher: send "Authorization: Bearer <token>" (the CLI reads --token or NINES_TOKEN).`,
+    );
+  }
+  throw new NinesError(
+    "FORBIDDEN",
+    `"${permission}" needs role ${rule.role} or higher; ${ctx.actor.name} has role ${ctx.actor.role}. Ask an admin for a token with that role.`,
+  );
+}

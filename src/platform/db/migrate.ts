@@ -1,0 +1,33 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import { NinesError } from "../errors.js";
+import { foundation } from "./migrations/0001-foundation.js";
+import type { Schema } from "./schema.js";
+
+/** Every migration, in order. Names sort in the order they must run; never rename or edit a shipped one. */
+const MIGRATIONS: Record<string, Migration> = {
+  "0001-foundation": foundation,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+function migrator(db: Kysely<Schema>): Migrator {
+  return new Migrator({ db, provider, migrationTableName: "nines_migrations" });
+}
+
+/** Brings the schema up to date; runs at start-up. Throws (the server must not start) if one fails. */
+export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
+  const { error, results } = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new NinesError("INTERNAL", `Database migration ${failed} failed; the database was left as it was.`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** True when every migration this build knows has been applied; used by /readyz. */
+export async function migrationsApplied(db: Kysely<Schema>): Promise<boolean> {
+  const migrations = await migrator(db).getMigrations();
+  return migrations.every((m) => m.executedAt !== undefined);
+}

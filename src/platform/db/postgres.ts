@@ -1,0 +1,35 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import type { DialectAdapter, OpenedDatabase, QueryObserver } from "./dialect.js";
+import type { Schema } from "./schema.js";
+
+// int8 (bigint) columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+const postgresAdapter: DialectAdapter = {
+  name: "postgres",
+  lockForUpdate: async (trx, key) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+  },
+};
+
+export function openPostgres(url: string, observe?: QueryObserver): OpenedDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool }),
+    log: observe ? (event) => observe(event.queryDurationMillis, event.level === "error") : undefined,
+  });
+  return { db, adapter: postgresAdapter, description: redactUrl(url) };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "postgres://(unparseable url)";
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Row types of the state database, as Kysely sees them. Times are epoch milliseconds (bigint columns, read
+ * back as numbers); structured values are JSON text so both dialects store them alike.
+ */
+
+export interface TeamsTable {
+  name: string;
+  display_name: string | null;
+  description: string | null;
+  spec: string;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  name: string;
+  email: string | null;
+  display_name: string | null;
+  role: string;
+  spec: string;
+  updated_at: number;
+}
+
+export interface TeamMembersTable {
+  team_name: string;
+  user_name: string;
+}
+
+export interface ServicesTable {
+  name: string;
+  owner_team: string;
+  tier: number;
+  description: string | null;
+  runbook_url: string | null;
+  dashboard_url: string | null;
+  repository_url: string | null;
+  spec: string;
+  updated_at: number;
+}
+
+export interface ServiceDependenciesTable {
+  service_name: string;
+  depends_on: string;
+}
+
+export interface ConfigObjectsTable {
+  kind: string;
+  name: string;
+  /** The normalised document (apiVersion, kind, metadata, spec) as JSON. */
+  document: string;
+  digest: string;
+  revision: number;
+  updated_at: number;
+}
+
+export interface ConfigRevisionsTable {
+  revision: number;
+  created_at: number;
+  actor: string;
+  source: string;
+  content_hash: string;
+  documents: string;
+  diff: string;
+  summary: string;
+  rollback_of: number | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  role: string;
+  user_name: string | null;
+  created_at: number;
+  created_by: string;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: number;
+  actor_kind: string;
+  actor_name: string;
+  action: string;
+  object_kind: string;
+  object_name: string;
+  before_digest: string | null;
+  after_digest: string | null;
+  details: string | null;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Schema {
+  teams: TeamsTable;
+  users: UsersTable;
+  team_members: TeamMembersTable;
+  services: ServicesTable;
+  service_dependencies: ServiceDependenciesTable;
+  config_objects: ConfigObjectsTable;
+  config_revisions: ConfigRevisionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+}

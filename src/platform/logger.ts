@@ -1,0 +1,29 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+/** Paths whose values never reach a log line, whatever logs them. */
+const REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "*.token",
+  "*.password",
+  "*.secret",
+  "token",
+  "password",
+];
+
+export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.NINES_LOG_LEVEL ?? "info",
+      redact: { paths: REDACT, censor: "[redacted]" },
+      base: { service: "nines" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination ?? process.stdout,
+  );
+}
+
+export const silentLogger: Logger = pino({ level: "silent" });
