@@ -2,7 +2,7 @@ import type { Ctx } from "../platform/context.js";
 import type { AuditLogTable } from "../platform/db/schema.js";
 import { NinesError } from "../platform/errors.js";
 import { canonicalJson, digest, sha256Hex } from "../platform/ids.js";
-import { authorize } from "../auth/permissions.js";
+import { authorize } from "../auth/index.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { appendAudit } from "../audit/audit-log.js";
+import { appendAudit } from "../audit/index.js";
 import { type Actor, type Ctx, inTransaction, ROLES, type Role } from "../platform/context.js";
 import type { ApiTokensTable } from "../platform/db/schema.js";
 import { NinesError } from "../platform/errors.js";

@@ -3,7 +3,7 @@ import type { Clock } from "./clock.js";
 import type { DialectAdapter } from "./db/dialect.js";
 import type { Schema } from "./db/schema.js";
 import type { EventBus, EventName, NinesEventMap } from "./events.js";
-import type { Logger } from "./logger.js";
+import type { Log } from "./logger.js";
 
 /** Roles, weakest first: each can do everything the ones before it can. */
 export const ROLES = ["viewer", "responder", "editor", "admin"] as const;
@@ -34,7 +34,7 @@ export interface Ctx {
   clock: Clock;
   db: Kysely<Schema>;
   adapter: DialectAdapter;
-  log: Logger;
+  log: Log;
   events: EventBus;
   /** Reads are open to anonymous callers when the server is configured so. */
   anonymousRead: boolean;

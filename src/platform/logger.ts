@@ -1,6 +1,14 @@
-import { pino, type Logger } from "pino";
+import { type LogFn, pino, type Logger } from "pino";
 
 export type { Logger };
+
+/** What domain code logs through: a pino logger or Fastify's per-request child of one. */
+export interface Log {
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+}
 
 /** Paths whose values never reach a log line, whatever logs them. */
 const REDACT = [

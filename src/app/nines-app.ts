@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { ensureBootstrapAdmin } from "../auth/index.js";
+import { type ApplyResult, ConfigService, formatProblem, type KindRegistry, readConfigPath } from "../config/index.js";
+import { buildServer, type NinesServer } from "../http/server.js";
+import { type Clock, systemClock } from "../platform/clock.js";
+import { type Actor, type Ctx, systemActor } from "../platform/context.js";
+import { openDatabase } from "../platform/db/database.js";
+import type { OpenedDatabase } from "../platform/db/dialect.js";
+import { migrateToLatest, migrationsApplied } from "../platform/db/migrate.js";
+import { NinesError } from "../platform/errors.js";
+import { createEventBus, type EventBus } from "../platform/events.js";
+import { createLogger, type Logger } from "../platform/logger.js";
+import { createMetrics, type Metrics } from "../platform/metrics.js";
+import { createKindRegistry } from "./registry.js";
+import { allRoutes } from "./routes.js";
+import type { Settings } from "./settings.js";
+
+export const ADMIN_TOKEN_FILE = "admin-token";
+
+export function ninesVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export interface NinesApp {
+  settings: Settings;
+  server: NinesServer;
+  database: OpenedDatabase;
+  registry: KindRegistry;
+  config: ConfigService;
+  events: EventBus;
+  metrics: Metrics;
+  log: Logger;
+  /** Where the bootstrap admin token was written, when this start created one. */
+  adminTokenFile: string | null;
+  ctx(actor: Actor): Ctx;
+  /** Reads the config path again and applies it; on errors the running configuration stays as it was. */
+  reloadConfig(): Promise<ApplyResult | null>;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+/** The composition root: opens the database, migrates, wires domains to the HTTP server. */
+export async function createNines(settings: Settings, options: CreateOptions = {}): Promise<NinesApp> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger({ level: settings.logLevel });
+  const metrics = createMetrics();
+  const database = openDatabase({
+    url: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    observe: (ms, failed) => metrics.dbQueryDuration.labels(failed ? "error" : "ok").observe(ms / 1000),
+  });
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) log.info({ migrations: applied }, "database migrated");
+  } catch (error) {
+    await database.db.destroy();
+    throw error;
+  }
+  const events = createEventBus((name, error) => log.error({ err: error, event: name }, "event subscriber failed"));
+  const registry = createKindRegistry();
+  const config = new ConfigService(registry);
+  const ctx = (actor: Actor): Ctx => ({
+    actor,
+    clock,
+    db: database.db,
+    adapter: database.adapter,
+    log,
+    events,
+    anonymousRead: settings.anonymousRead,
+  });
+
+  const tokenFile = join(settings.dataDir, ADMIN_TOKEN_FILE);
+  const secret = await ensureBootstrapAdmin(ctx(systemActor("bootstrap")), {
+    fixedSecret: settings.adminToken,
+    createIfMissing: !existsSync(tokenFile),
+  });
+  let adminTokenFile: string | null = null;
+  if (secret !== null) {
+    await mkdir(settings.dataDir, { recursive: true });
+    await writeFile(tokenFile, `${secret}\n`, { mode: 0o600 });
+    adminTokenFile = tokenFile;
+  }
+
+  const applyConfigPath = async (source: "startup" | "reload"): Promise<ApplyResult | null> => {
+    if (!settings.configPath) return null;
+    const read = await readConfigPath(settings.configPath);
+    if (read.problems.length > 0) {
+      return { ok: false, dryRun: false, problems: read.problems, plan: null, revision: 0, applied: false };
+    }
+    return config.apply({ ctx: ctx(systemActor(`config-${source}`)), input: { sources: read.sources, dryRun: false, source } });
+  };
+
+  const startup = await applyConfigPath("startup");
+  if (startup && !startup.ok) {
+    await database.db.destroy();
+    throw new NinesError("INVALID_CONFIG", `The configuration in ${settings.configPath} has errors; Nines did not start:\n${startup.problems.map(formatProblem).join("\n")}`, {
+      details: { problems: startup.problems },
+    });
+  }
+  if (startup?.applied) log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
+
+  const server = await buildServer(
+    {
+      db: database.db,
+      adapter: database.adapter,
+      clock,
+      log,
+      events,
+      metrics,
+      anonymousRead: settings.anonymousRead,
+      version: ninesVersion(),
+      readiness: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
+        try {
+          await sql`select 1`.execute(database.db);
+        } catch {
+          return { ok: false, checks: { database: "unreachable" } };
+        }
+        const migrated = await migrationsApplied(database.db);
+        return { ok: migrated, checks: { database: "ok", migrations: migrated ? "ok" : "pending" } };
+      },
+    },
+    allRoutes({ config, registry }),
+  );
+
+  let closed = false;
+  return {
+    settings,
+    server,
+    database,
+    registry,
+    config,
+    events,
+    metrics,
+    log,
+    adminTokenFile,
+    ctx,
+    async reloadConfig() {
+      const result = await applyConfigPath("reload");
+      if (result && !result.ok) {
+        log.error({ problems: result.problems.map(formatProblem) }, "configuration not reloaded: it has errors; the running configuration stays as it was");
+      } else if (result?.applied) {
+        log.info({ revision: result.revision }, "configuration reloaded");
+      }
+      return result;
+    },
+    async listen() {
+      return server.listen({ host: settings.host, port: settings.port });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Fastify stops accepting, lets in-flight requests finish, then the database closes.
+      await server.close();
+      await database.db.destroy();
+    },
+  };
+}

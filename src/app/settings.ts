@@ -1,0 +1,51 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { NinesError } from "../platform/errors.js";
+
+const Bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** Settings of one server process, read once at start-up from the environment and the serve command's flags. */
+export const Settings = z.object({
+  databaseUrl: z.string().optional().describe("postgres://… for PostgreSQL; otherwise SQLite in the data directory."),
+  dataDir: z.string().default("./data"),
+  host: z.string().default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65535).default(9999),
+  configPath: z.string().optional().describe("A file or directory of config documents applied at start-up and on SIGHUP."),
+  adminToken: z
+    .string()
+    .min(20, "NINES_ADMIN_TOKEN must be at least 20 characters; use a random secret")
+    .optional(),
+  anonymousRead: Bool.default(false),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type Settings = z.infer<typeof Settings>;
+
+const ENV: Record<keyof Settings, string> = {
+  databaseUrl: "NINES_DATABASE_URL",
+  dataDir: "NINES_DATA_DIR",
+  host: "NINES_HOST",
+  port: "NINES_PORT",
+  configPath: "NINES_CONFIG",
+  adminToken: "NINES_ADMIN_TOKEN",
+  anonymousRead: "NINES_ANONYMOUS_READ",
+  logLevel: "NINES_LOG_LEVEL",
+};
+
+/** Environment first, flags over it; an invalid value stops start-up with the variable's name. */
+export function loadSettings(env: NodeJS.ProcessEnv, flags: Partial<Record<keyof Settings, string | undefined>> = {}): Settings {
+  const raw: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(ENV)) {
+    const value = flags[key as keyof Settings] ?? env[variable];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = Settings.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? "");
+    const variable = ENV[key as keyof Settings] ?? key;
+    throw new NinesError("INVALID_INPUT", `${variable}: ${issue?.message ?? "invalid value"}`);
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
+}

@@ -1,0 +1,155 @@
+import Fastify, { type FastifyRequest, LogController } from "fastify";
+import type { Kysely } from "kysely";
+import type { z } from "zod";
+import { authenticateToken } from "../auth/index.js";
+import type { Clock } from "../platform/clock.js";
+import { type Actor, anonymousActor, type Ctx } from "../platform/context.js";
+import type { DialectAdapter } from "../platform/db/dialect.js";
+import type { Schema } from "../platform/db/schema.js";
+import { NinesError } from "../platform/errors.js";
+import type { EventBus } from "../platform/events.js";
+import { newId } from "../platform/ids.js";
+import type { Logger } from "../platform/logger.js";
+import type { Metrics } from "../platform/metrics.js";
+import type { AnyRoute } from "../platform/route.js";
+import { toNinesError } from "./http-errors.js";
+import { openApiDocument } from "./openapi.js";
+
+export interface ServerDeps {
+  db: Kysely<Schema>;
+  adapter: DialectAdapter;
+  clock: Clock;
+  log: Logger;
+  events: EventBus;
+  metrics: Metrics;
+  anonymousRead: boolean;
+  version: string;
+  /** Whether the server can serve: database reachable, migrations applied. */
+  readiness(): Promise<{ ok: boolean; checks: Record<string, string> }>;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+  interface FastifyContextConfig {
+    access?: "public";
+  }
+}
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * The Fastify server: mounts each domain's routes, resolves the caller's token into an actor, validates
+ * with the routes' zod schemas, and maps every error to `{ code, message, requestId }` in one place.
+ */
+export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[]) {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : newId(deps.clock.now());
+    },
+    // One line per request is written by the onResponse hook below, with the route and timing.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  app.decorateRequest("actor", null as unknown as Actor);
+
+  const ctxOf = (request: FastifyRequest): Ctx => ({
+    actor: request.actor,
+    clock: deps.clock,
+    db: deps.db,
+    adapter: deps.adapter,
+    log: request.log,
+    events: deps.events,
+    anonymousRead: deps.anonymousRead,
+    requestId: request.id,
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    request.actor = anonymousActor;
+    reply.header("x-request-id", request.id);
+    if (request.routeOptions.config.access === "public") return;
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match?.[1]) {
+        throw new NinesError("UNAUTHENTICATED", 'The Authorization header must be "Bearer <token>".');
+      }
+      request.actor = await authenticateToken({ db: deps.db, clock: deps.clock }, match[1]);
+    }
+    // Writes always need a token, whatever a domain's permission table says about reads.
+    if (request.method !== "GET" && request.method !== "HEAD" && request.actor.role === null) {
+      throw new NinesError("UNAUTHENTICATED", 'This endpoint changes state and needs a token: send "Authorization: Bearer <token>".');
+    }
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    deps.metrics.httpRequestDuration
+      .labels(request.method, route, String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? "error" : "info";
+    request.log[level]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const ninesError = toNinesError(error);
+    if (ninesError.code === "INTERNAL") request.log.error({ err: error }, "request failed");
+    return reply.code(ninesError.httpStatus).send({
+      code: ninesError.code,
+      message: ninesError.message,
+      requestId: request.id,
+      ...(ninesError.details === undefined ? {} : { details: ninesError.details }),
+    });
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    return reply.code(404).send({
+      code: "NOT_FOUND",
+      message: `No route ${request.method} ${request.url.split("?")[0]}. The API is described at /api/v1/openapi.json.`,
+      requestId: request.id,
+    });
+  });
+
+  const parse = <T extends z.ZodType | undefined>(schema: T, value: unknown): unknown => (schema ? schema.parse(value) : value);
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      bodyLimit: route.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      config: route.access === "public" ? { access: "public" } : {},
+      handler: async (request, reply) => {
+        const result = await route.handler({
+          ctx: ctxOf(request),
+          body: parse(route.body, request.body ?? {}),
+          query: parse(route.query, request.query ?? {}),
+          params: parse(route.params, request.params ?? {}),
+        });
+        return reply.code(route.status ?? 200).send(result);
+      },
+    });
+  }
+
+  const openapi = openApiDocument(routes, deps.version);
+  app.get("/api/v1/openapi.json", { config: { access: "public" } }, async () => openapi);
+  app.get("/healthz", { config: { access: "public" } }, async () => ({ status: "ok" }));
+  app.get("/readyz", { config: { access: "public" } }, async (_request, reply) => {
+    const readiness = await deps.readiness();
+    return reply.code(readiness.ok ? 200 : 503).send({ status: readiness.ok ? "ready" : "not ready", checks: readiness.checks });
+  });
+  app.get("/metrics", { config: { access: "public" } }, async (_request, reply) => {
+    reply.header("content-type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  await app.ready();
+  return app;
+}
+
+export type NinesServer = Awaited<ReturnType<typeof buildServer>>;
