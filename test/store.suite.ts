@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKindRegistry } from "../src/app/registry.js";
 import { verifyAudit } from "../src/audit/index.js";
 import { authenticateToken, createToken, listTokens, revokeToken } from "../src/auth/index.js";
-import { getServiceDependencies, listServices, listTeams, listUsers, serviceKind, teamKind, userKind } from "../src/catalog/index.js";
+import {
+  getServiceDependencies,
+  listServices,
+  listTeams,
+  listUsers,
+  serviceKind,
+  teamKind,
+  userKind,
+} from "../src/catalog/index.js";
 import { ConfigService, defineKind, KindRegistry } from "../src/config/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type Actor, anonymousActor, type Ctx, systemActor } from "../src/platform/context.js";
@@ -103,7 +111,11 @@ export function runStoreSuite({ dialect }: { dialect: DialectName }): void {
         ["db", "platform", 1, []],
       ]);
       const teams = await listTeams({ ctx: admin() });
-      expect(teams.find((t) => t.name === "payments")).toMatchObject({ displayName: "Payments", services: ["api"], members: ["alice"] });
+      expect(teams.find((t) => t.name === "payments")).toMatchObject({
+        displayName: "Payments",
+        services: ["api"],
+        members: ["alice"],
+      });
       expect(await getServiceDependencies({ ctx: admin(), input: { name: "db" } })).toEqual({
         service: "db",
         upstream: [],
@@ -112,20 +124,30 @@ export function runStoreSuite({ dialect }: { dialect: DialectName }): void {
     });
 
     it("plans a dry run field by field without changing anything", async () => {
-      const changed = BASE.replace("spec: { ownerTeam: platform, tier: 1 }", "spec: { ownerTeam: platform, tier: 2 }");
+      const changed = BASE.replace(
+        "spec: { ownerTeam: platform, tier: 1 }",
+        "spec: { ownerTeam: platform, tier: 2 }",
+      );
       const result = await config.apply({ ctx: admin(), input: { sources: files(changed), dryRun: true } });
       expect(result.plan?.changes).toEqual([
-        { action: "update", kind: "Service", name: "db", fields: [{ path: "spec.tier", before: 1, after: 2 }] },
+        {
+          action: "update",
+          kind: "Service",
+          name: "db",
+          fields: [{ path: "spec.tier", before: 1, after: 2 }],
+        },
       ]);
       expect((await listServices({ ctx: admin() })).find((s) => s.name === "db")?.tier).toBe(1);
       expect(result.revision).toBe(1);
     });
 
     it("updates and deletes objects, keeping dependencies and memberships in step", async () => {
-      const next = BASE.replace("dependsOn: [db]", "dependsOn: []").replace("teams: [payments]", "teams: [platform]").replace(
-        /---\napiVersion: nines\/v1\nkind: Service\nmetadata: \{ name: db \}\nspec: \{ ownerTeam: platform, tier: 1 \}\n/,
-        "",
-      );
+      const next = BASE.replace("dependsOn: [db]", "dependsOn: []")
+        .replace("teams: [payments]", "teams: [platform]")
+        .replace(
+          /---\napiVersion: nines\/v1\nkind: Service\nmetadata: \{ name: db \}\nspec: \{ ownerTeam: platform, tier: 1 \}\n/,
+          "",
+        );
       const result = await config.apply({ ctx: admin(), input: { sources: files(next), dryRun: false } });
       expect(result.revision).toBe(2);
       expect(result.plan?.changes.map((c) => `${c.action} ${c.kind}/${c.name}`)).toEqual([
@@ -168,25 +190,44 @@ export function runStoreSuite({ dialect }: { dialect: DialectName }): void {
         },
       });
       const faulty = new ConfigService(new KindRegistry([teamKind, userKind, serviceKind, exploding]));
-      const auditBefore = await opened.db.selectFrom("audit_log").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst();
+      const auditBefore = await opened.db
+        .selectFrom("audit_log")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirst();
       const changed = `${BASE.replace("displayName: Payments", "displayName: Pay")}---
 apiVersion: nines/v1
 kind: Exploding
 metadata: { name: boom }
 spec: { explode: true }
 `;
-      await expect(faulty.apply({ ctx: admin(), input: { sources: files(changed), dryRun: false } })).rejects.toThrow("disk full");
+      await expect(
+        faulty.apply({ ctx: admin(), input: { sources: files(changed), dryRun: false } }),
+      ).rejects.toThrow("disk full");
       // The team update ran before the failing kind; it must be gone with the rest.
-      expect((await listTeams({ ctx: admin() })).find((t) => t.name === "payments")?.displayName).toBe("Payments");
+      expect((await listTeams({ ctx: admin() })).find((t) => t.name === "payments")?.displayName).toBe(
+        "Payments",
+      );
       expect((await config.listRevisions({ ctx: admin(), input: { limit: 1 } }))[0]?.revision).toBe(3);
-      expect(await opened.db.selectFrom("config_objects").select("name").where("kind", "=", "Exploding").execute()).toEqual([]);
-      const auditAfter = await opened.db.selectFrom("audit_log").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst();
+      expect(
+        await opened.db.selectFrom("config_objects").select("name").where("kind", "=", "Exploding").execute(),
+      ).toEqual([]);
+      const auditAfter = await opened.db
+        .selectFrom("audit_log")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirst();
       expect(Number(auditAfter?.n)).toBe(Number(auditBefore?.n));
     });
 
     it("serialises concurrent applies: distinct revisions and an intact audit chain", async () => {
-      const variants = [1, 2, 3, 4].map((tier) => BASE.replace("spec: { ownerTeam: platform, tier: 1 }", `spec: { ownerTeam: platform, tier: ${tier} }`));
-      const results = await Promise.all(variants.map((v) => config.apply({ ctx: admin(), input: { sources: files(v), dryRun: false } })));
+      const variants = [1, 2, 3, 4].map((tier) =>
+        BASE.replace(
+          "spec: { ownerTeam: platform, tier: 1 }",
+          `spec: { ownerTeam: platform, tier: ${tier} }`,
+        ),
+      );
+      const results = await Promise.all(
+        variants.map((v) => config.apply({ ctx: admin(), input: { sources: files(v), dryRun: false } })),
+      );
       const revisions = results.filter((r) => r.applied).map((r) => r.revision);
       expect(new Set(revisions).size).toBe(revisions.length);
       expect((await verifyAudit({ ctx: admin() })).ok).toBe(true);
@@ -196,9 +237,15 @@ spec: { explode: true }
       const verified = await verifyAudit({ ctx: admin() });
       expect(verified.ok).toBe(true);
       expect(verified.records).toBeGreaterThan(5);
-      const actions = await opened.db.selectFrom("audit_log").select(["action", "object_kind", "object_name"]).orderBy("seq").execute();
+      const actions = await opened.db
+        .selectFrom("audit_log")
+        .select(["action", "object_kind", "object_name"])
+        .orderBy("seq")
+        .execute();
       expect(actions[0]).toEqual({ action: "config.create", object_kind: "Service", object_name: "api" });
-      expect(actions.some((a) => a.action === "config.apply" && a.object_kind === "ConfigRevision")).toBe(true);
+      expect(actions.some((a) => a.action === "config.apply" && a.object_kind === "ConfigRevision")).toBe(
+        true,
+      );
       expect(actions.some((a) => a.action === "config.rollback")).toBe(true);
 
       await sql`update audit_log set actor_name = ${"mallory"} where seq = 3`.execute(opened.db);
@@ -207,51 +254,96 @@ spec: { explode: true }
         records: 2,
         firstBroken: { seq: 3, reason: "its content does not match its hash: the record was altered" },
       });
-      const original = await opened.db.selectFrom("audit_log").select("actor_name").where("seq", "=", 2).executeTakeFirstOrThrow();
+      const original = await opened.db
+        .selectFrom("audit_log")
+        .select("actor_name")
+        .where("seq", "=", 2)
+        .executeTakeFirstOrThrow();
       await sql`update audit_log set actor_name = ${original.actor_name} where seq = 3`.execute(opened.db);
       expect((await verifyAudit({ ctx: admin() })).ok).toBe(true);
 
-      const row4 = await opened.db.selectFrom("audit_log").selectAll().where("seq", "=", 4).executeTakeFirstOrThrow();
+      const row4 = await opened.db
+        .selectFrom("audit_log")
+        .selectAll()
+        .where("seq", "=", 4)
+        .executeTakeFirstOrThrow();
       await opened.db.deleteFrom("audit_log").where("seq", "=", 4).execute();
-      expect(await verifyAudit({ ctx: admin() })).toMatchObject({ ok: false, firstBroken: { seq: 4, reason: "record 4 is missing (next is 5)" } });
+      expect(await verifyAudit({ ctx: admin() })).toMatchObject({
+        ok: false,
+        firstBroken: { seq: 4, reason: "record 4 is missing (next is 5)" },
+      });
       await opened.db.insertInto("audit_log").values(row4).execute();
       expect((await verifyAudit({ ctx: admin() })).ok).toBe(true);
     });
 
     it("stores tokens only as hashes, and resolves them to an actor with their role", async () => {
-      const created = await createToken({ ctx: admin(), input: { name: "deployer", role: "editor", expiresInDays: 1 } });
+      const created = await createToken({
+        ctx: admin(),
+        input: { name: "deployer", role: "editor", expiresInDays: 1 },
+      });
       expect(created.token).toMatch(/^nines_[A-Za-z0-9_-]{43}$/);
-      const stored = await opened.db.selectFrom("api_tokens").selectAll().where("id", "=", created.id).executeTakeFirstOrThrow();
+      const stored = await opened.db
+        .selectFrom("api_tokens")
+        .selectAll()
+        .where("id", "=", created.id)
+        .executeTakeFirstOrThrow();
       expect(JSON.stringify(stored)).not.toContain(created.token);
       const listed = await listTokens({ ctx: admin() });
       expect(JSON.stringify(listed)).not.toContain(created.token);
 
       const actor = await authenticateToken({ db: opened.db, clock }, created.token);
       expect(actor).toMatchObject({ kind: "token", name: "deployer", role: "editor" });
-      const used = await opened.db.selectFrom("api_tokens").select("last_used_at").where("id", "=", created.id).executeTakeFirstOrThrow();
+      const used = await opened.db
+        .selectFrom("api_tokens")
+        .select("last_used_at")
+        .where("id", "=", created.id)
+        .executeTakeFirstOrThrow();
       expect(used.last_used_at).toBe(clock.now());
 
       clock.advance(86_400_000);
-      await expect(authenticateToken({ db: opened.db, clock }, created.token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
-      await expect(authenticateToken({ db: opened.db, clock }, "nines_nope")).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+      await expect(authenticateToken({ db: opened.db, clock }, created.token)).rejects.toMatchObject({
+        code: "TOKEN_EXPIRED",
+      });
+      await expect(authenticateToken({ db: opened.db, clock }, "nines_nope")).rejects.toMatchObject({
+        code: "UNAUTHENTICATED",
+      });
     });
 
     it("caps a user's token at the user's role and stops it when revoked", async () => {
-      const created = await createToken({ ctx: admin(), input: { name: "alice-cli", role: "admin", userName: "alice" } });
-      expect(await authenticateToken({ db: opened.db, clock }, created.token)).toMatchObject({ role: "viewer", name: "alice/alice-cli" });
+      const created = await createToken({
+        ctx: admin(),
+        input: { name: "alice-cli", role: "admin", userName: "alice" },
+      });
+      expect(await authenticateToken({ db: opened.db, clock }, created.token)).toMatchObject({
+        role: "viewer",
+        name: "alice/alice-cli",
+      });
       await revokeToken({ ctx: admin(), input: { idOrName: "alice-cli" } });
-      await expect(authenticateToken({ db: opened.db, clock }, created.token)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+      await expect(authenticateToken({ db: opened.db, clock }, created.token)).rejects.toMatchObject({
+        code: "UNAUTHENTICATED",
+      });
     });
 
     it("checks roles before anything happens: viewers cannot apply, anonymous callers cannot read unless reads are open", async () => {
       const viewer: Actor = { kind: "token", name: "v", role: "viewer" };
-      await expect(config.apply({ ctx: ctxAs(viewer), input: { sources: files(BASE), dryRun: false } })).rejects.toMatchObject({ code: "FORBIDDEN" });
-      await expect(createToken({ ctx: ctxAs({ kind: "token", name: "e", role: "editor" }), input: { name: "x", role: "viewer" } })).rejects.toMatchObject({
+      await expect(
+        config.apply({ ctx: ctxAs(viewer), input: { sources: files(BASE), dryRun: false } }),
+      ).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(
+        createToken({
+          ctx: ctxAs({ kind: "token", name: "e", role: "editor" }),
+          input: { name: "x", role: "viewer" },
+        }),
+      ).rejects.toMatchObject({
         code: "FORBIDDEN",
       });
-      await expect(listServices({ ctx: ctxAs(anonymousActor) })).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+      await expect(listServices({ ctx: ctxAs(anonymousActor) })).rejects.toMatchObject({
+        code: "UNAUTHENTICATED",
+      });
       expect((await listServices({ ctx: ctxAs(anonymousActor, true) })).length).toBeGreaterThan(0);
-      await expect(verifyAudit({ ctx: ctxAs(anonymousActor, true) })).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+      await expect(verifyAudit({ ctx: ctxAs(anonymousActor, true) })).rejects.toMatchObject({
+        code: "UNAUTHENTICATED",
+      });
     });
   });
 }

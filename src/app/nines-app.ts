@@ -1,9 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { ensureBootstrapAdmin } from "../auth/index.js";
-import { type ApplyResult, ConfigService, formatProblem, type KindRegistry, readConfigPath } from "../config/index.js";
+import {
+  type ApplyResult,
+  ConfigService,
+  formatProblem,
+  type KindRegistry,
+  readConfigPath,
+} from "../config/index.js";
 import { buildServer, type NinesServer } from "../http/server.js";
 import { type Clock, systemClock } from "../platform/clock.js";
 import { type Actor, type Ctx, systemActor } from "../platform/context.js";
@@ -17,17 +23,9 @@ import { createMetrics, type Metrics } from "../platform/metrics.js";
 import { createKindRegistry } from "./registry.js";
 import { allRoutes } from "./routes.js";
 import type { Settings } from "./settings.js";
+import { ninesVersion } from "./version.js";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
-
-export function ninesVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 export interface NinesApp {
   settings: Settings;
@@ -69,7 +67,9 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     await database.db.destroy();
     throw error;
   }
-  const events = createEventBus((name, error) => log.error({ err: error, event: name }, "event subscriber failed"));
+  const events = createEventBus((name, error) =>
+    log.error({ err: error, event: name }, "event subscriber failed"),
+  );
   const registry = createKindRegistry();
   const config = new ConfigService(registry);
   const ctx = (actor: Actor): Ctx => ({
@@ -100,17 +100,25 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     if (read.problems.length > 0) {
       return { ok: false, dryRun: false, problems: read.problems, plan: null, revision: 0, applied: false };
     }
-    return config.apply({ ctx: ctx(systemActor(`config-${source}`)), input: { sources: read.sources, dryRun: false, source } });
+    return config.apply({
+      ctx: ctx(systemActor(`config-${source}`)),
+      input: { sources: read.sources, dryRun: false, source },
+    });
   };
 
   const startup = await applyConfigPath("startup");
   if (startup && !startup.ok) {
     await database.db.destroy();
-    throw new NinesError("INVALID_CONFIG", `The configuration in ${settings.configPath} has errors; Nines did not start:\n${startup.problems.map(formatProblem).join("\n")}`, {
-      details: { problems: startup.problems },
-    });
+    throw new NinesError(
+      "INVALID_CONFIG",
+      `The configuration in ${settings.configPath} has errors; Nines did not start:\n${startup.problems.map(formatProblem).join("\n")}`,
+      {
+        details: { problems: startup.problems },
+      },
+    );
   }
-  if (startup?.applied) log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
+  if (startup?.applied)
+    log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
 
   const server = await buildServer(
     {
@@ -150,7 +158,10 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     async reloadConfig() {
       const result = await applyConfigPath("reload");
       if (result && !result.ok) {
-        log.error({ problems: result.problems.map(formatProblem) }, "configuration not reloaded: it has errors; the running configuration stays as it was");
+        log.error(
+          { problems: result.problems.map(formatProblem) },
+          "configuration not reloaded: it has errors; the running configuration stays as it was",
+        );
       } else if (result?.applied) {
         log.info({ revision: result.revision }, "configuration reloaded");
       }

@@ -6,5 +6,10 @@ import type { AnyRoute } from "../platform/route.js";
 
 /** Every domain's routes, mounted by the HTTP server. */
 export function allRoutes(deps: { config: ConfigService; registry: KindRegistry }): AnyRoute[] {
-  return [...catalogRoutes(), ...configRoutes(deps.config, deps.registry), ...tokenRoutes(), ...auditRoutes()];
+  return [
+    ...catalogRoutes(),
+    ...configRoutes(deps.config, deps.registry),
+    ...tokenRoutes(),
+    ...auditRoutes(),
+  ];
 }

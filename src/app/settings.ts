@@ -8,11 +8,17 @@ const Bool = z
 
 /** Settings of one server process, read once at start-up from the environment and the serve command's flags. */
 export const Settings = z.object({
-  databaseUrl: z.string().optional().describe("postgres://… for PostgreSQL; otherwise SQLite in the data directory."),
+  databaseUrl: z
+    .string()
+    .optional()
+    .describe("postgres://… for PostgreSQL; otherwise SQLite in the data directory."),
   dataDir: z.string().default("./data"),
   host: z.string().default("127.0.0.1"),
   port: z.coerce.number().int().min(0).max(65535).default(9999),
-  configPath: z.string().optional().describe("A file or directory of config documents applied at start-up and on SIGHUP."),
+  configPath: z
+    .string()
+    .optional()
+    .describe("A file or directory of config documents applied at start-up and on SIGHUP."),
   adminToken: z
     .string()
     .min(20, "NINES_ADMIN_TOKEN must be at least 20 characters; use a random secret")
@@ -34,7 +40,10 @@ const ENV: Record<keyof Settings, string> = {
 };
 
 /** Environment first, flags over it; an invalid value stops start-up with the variable's name. */
-export function loadSettings(env: NodeJS.ProcessEnv, flags: Partial<Record<keyof Settings, string | undefined>> = {}): Settings {
+export function loadSettings(
+  env: NodeJS.ProcessEnv,
+  flags: Partial<Record<keyof Settings, string | undefined>> = {},
+): Settings {
   const raw: Record<string, string> = {};
   for (const [key, variable] of Object.entries(ENV)) {
     const value = flags[key as keyof Settings] ?? env[variable];

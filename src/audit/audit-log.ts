@@ -56,7 +56,8 @@ function hashOf(row: Omit<AuditLogTable, "hash">): string {
  * change it describes was committed.
  */
 export async function appendAudit(ctx: Ctx, entry: AuditEntry): Promise<number> {
-  if (!ctx.transaction) throw new Error("appendAudit must run inside the transaction of the change it records");
+  if (!ctx.transaction)
+    throw new Error("appendAudit must run inside the transaction of the change it records");
   await ctx.adapter.lockForUpdate(ctx.db, "nines.audit_log");
   const last = await ctx.db
     .selectFrom("audit_log")
@@ -124,7 +125,8 @@ export async function verifyAudit({ ctx }: { ctx: Ctx }): Promise<AuditVerificat
           firstBroken: { seq: expectedSeq, reason: `record ${expectedSeq} is missing (next is ${row.seq})` },
         };
       }
-      if (row.prev_hash !== prevHash) return broken("its prev_hash does not match the hash of the record before");
+      if (row.prev_hash !== prevHash)
+        return broken("its prev_hash does not match the hash of the record before");
       const { hash, ...rest } = row;
       if (hashOf(rest) !== hash) return broken("its content does not match its hash: the record was altered");
       prevHash = hash;

@@ -32,7 +32,11 @@ export function auditRoutes(): AnyRoute[] {
       handler: async ({ ctx, query }) => ({
         records: await listAudit({
           ctx,
-          input: { since: query.since === undefined ? undefined : Date.parse(query.since), afterSeq: query.afterSeq, limit: query.limit },
+          input: {
+            since: query.since === undefined ? undefined : Date.parse(query.since),
+            afterSeq: query.afterSeq,
+            limit: query.limit,
+          },
         }),
       }),
     }),

@@ -104,12 +104,23 @@ export async function createToken({ ctx, input }: { ctx: Ctx; input: unknown }):
   const parsed = CreateTokenInput.parse(input);
   const callerRole = ctx.actor.role;
   if (callerRole === null || !roleAtLeast(callerRole, parsed.role)) {
-    throw new NinesError("FORBIDDEN", `You cannot create a token with a stronger role (${parsed.role}) than your own.`);
+    throw new NinesError(
+      "FORBIDDEN",
+      `You cannot create a token with a stronger role (${parsed.role}) than your own.`,
+    );
   }
   return inTransaction(ctx, async (trx) => {
     if (parsed.userName !== undefined) {
-      const user = await trx.db.selectFrom("users").select("name").where("name", "=", parsed.userName).executeTakeFirst();
-      if (!user) throw new NinesError("NOT_FOUND", `User "${parsed.userName}" does not exist; add it as a User in config first.`);
+      const user = await trx.db
+        .selectFrom("users")
+        .select("name")
+        .where("name", "=", parsed.userName)
+        .executeTakeFirst();
+      if (!user)
+        throw new NinesError(
+          "NOT_FOUND",
+          `User "${parsed.userName}" does not exist; add it as a User in config first.`,
+        );
     }
     return insertToken(trx, {
       name: parsed.name,
@@ -128,7 +139,13 @@ export async function listTokens({ ctx }: { ctx: Ctx }): Promise<TokenInfo[]> {
 }
 
 /** Revokes by id, or by name when exactly one live token has it. */
-export async function revokeToken({ ctx, input }: { ctx: Ctx; input: { idOrName: string } }): Promise<TokenInfo> {
+export async function revokeToken({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { idOrName: string };
+}): Promise<TokenInfo> {
   authorize(ctx, "token.revoke");
   return inTransaction(ctx, async (trx) => {
     const rows = await trx.db
@@ -137,9 +154,13 @@ export async function revokeToken({ ctx, input }: { ctx: Ctx; input: { idOrName:
       .where((eb) => eb.or([eb("id", "=", input.idOrName), eb("name", "=", input.idOrName)]))
       .where("revoked_at", "is", null)
       .execute();
-    if (rows.length === 0) throw new NinesError("NOT_FOUND", `No live token has the id or name "${input.idOrName}".`);
+    if (rows.length === 0)
+      throw new NinesError("NOT_FOUND", `No live token has the id or name "${input.idOrName}".`);
     if (rows.length > 1) {
-      throw new NinesError("CONFLICT", `${rows.length} live tokens are named "${input.idOrName}"; revoke by id instead.`);
+      throw new NinesError(
+        "CONFLICT",
+        `${rows.length} live tokens are named "${input.idOrName}"; revoke by id instead.`,
+      );
     }
     const row = rows[0] as ApiTokensTable;
     const revokedAt = trx.clock.now();
@@ -157,9 +178,15 @@ export async function revokeToken({ ctx, input }: { ctx: Ctx; input: { idOrName:
 
 /** Resolves a bearer token to the actor it stands for, or says why it cannot be used. */
 export async function authenticateToken(ctx: Pick<Ctx, "db" | "clock">, secret: string): Promise<Actor> {
-  const row = await ctx.db.selectFrom("api_tokens").selectAll().where("token_hash", "=", hashToken(secret)).executeTakeFirst();
-  if (!row) throw new NinesError("UNAUTHENTICATED", "The token is not valid. Create one with `nines token create`.");
-  if (row.revoked_at !== null) throw new NinesError("UNAUTHENTICATED", "The token was revoked. Use another token.");
+  const row = await ctx.db
+    .selectFrom("api_tokens")
+    .selectAll()
+    .where("token_hash", "=", hashToken(secret))
+    .executeTakeFirst();
+  if (!row)
+    throw new NinesError("UNAUTHENTICATED", "The token is not valid. Create one with `nines token create`.");
+  if (row.revoked_at !== null)
+    throw new NinesError("UNAUTHENTICATED", "The token was revoked. Use another token.");
   const now = ctx.clock.now();
   if (row.expires_at !== null && row.expires_at <= now) {
     throw new NinesError("TOKEN_EXPIRED", `The token expired at ${iso(row.expires_at)}. Create a new one.`);
@@ -167,8 +194,13 @@ export async function authenticateToken(ctx: Pick<Ctx, "db" | "clock">, secret: 
   let role = row.role as Role;
   if (row.user_name !== null) {
     // A user's token never carries more than the user's current role.
-    const user = await ctx.db.selectFrom("users").select("role").where("name", "=", row.user_name).executeTakeFirst();
-    if (!user) throw new NinesError("UNAUTHENTICATED", `The token's user "${row.user_name}" no longer exists.`);
+    const user = await ctx.db
+      .selectFrom("users")
+      .select("role")
+      .where("name", "=", row.user_name)
+      .executeTakeFirst();
+    if (!user)
+      throw new NinesError("UNAUTHENTICATED", `The token's user "${row.user_name}" no longer exists.`);
     if (!roleAtLeast(user.role as Role, role)) role = user.role as Role;
   }
   if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
@@ -221,15 +253,27 @@ export async function ensureBootstrapAdmin(
       .where("revoked_at", "is", null)
       .execute();
     for (const row of previous) {
-      await trx.db.updateTable("api_tokens").set({ revoked_at: trx.clock.now() }).where("id", "=", row.id).execute();
+      await trx.db
+        .updateTable("api_tokens")
+        .set({ revoked_at: trx.clock.now() })
+        .where("id", "=", row.id)
+        .execute();
       await appendAudit(trx, {
         action: "token.revoke",
         object: { kind: "Token", name: `${row.name} (${row.id})` },
-        details: { reason: "the admin token file was missing at start-up; a new bootstrap token replaces it" },
+        details: {
+          reason: "the admin token file was missing at start-up; a new bootstrap token replaces it",
+        },
       });
     }
     const secret = generateToken();
-    await insertToken(trx, { name: BOOTSTRAP_TOKEN_NAME, role: "admin", expiresAt: null, userName: null, secret });
+    await insertToken(trx, {
+      name: BOOTSTRAP_TOKEN_NAME,
+      role: "admin",
+      expiresAt: null,
+      userName: null,
+      secret,
+    });
     return secret;
   });
 }

@@ -52,7 +52,14 @@ export const teamKind = defineKind<TeamSpec>({
         await ctx.db
           .insertInto("teams")
           .values(row)
-          .onConflict((oc) => oc.column("name").doUpdateSet({ display_name: row.display_name, description: row.description, spec: row.spec, updated_at: now }))
+          .onConflict((oc) =>
+            oc.column("name").doUpdateSet({
+              display_name: row.display_name,
+              description: row.description,
+              spec: row.spec,
+              updated_at: now,
+            }),
+          )
           .execute();
       }
     },

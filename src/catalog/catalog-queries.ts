@@ -19,7 +19,11 @@ export const ServiceView = z.object({
   ownerTeam: z.string(),
   tier: z.number(),
   description: z.string().nullable(),
-  links: z.object({ runbook: z.string().nullable(), dashboard: z.string().nullable(), repository: z.string().nullable() }),
+  links: z.object({
+    runbook: z.string().nullable(),
+    dashboard: z.string().nullable(),
+    repository: z.string().nullable(),
+  }),
   dependsOn: z.array(z.string()),
 });
 export type ServiceView = z.infer<typeof ServiceView>;
@@ -72,7 +76,13 @@ export async function getTeam({ ctx, input }: { ctx: Ctx; input: { name: string 
   return team;
 }
 
-export async function listServices({ ctx, input = {} }: { ctx: Ctx; input?: { team?: string | undefined } }): Promise<ServiceView[]> {
+export async function listServices({
+  ctx,
+  input = {},
+}: {
+  ctx: Ctx;
+  input?: { team?: string | undefined };
+}): Promise<ServiceView[]> {
   authorize(ctx, "catalog.read");
   let query = ctx.db.selectFrom("services").selectAll().orderBy("name");
   if (input.team !== undefined) query = query.where("owner_team", "=", input.team);
@@ -90,7 +100,13 @@ export async function listServices({ ctx, input = {} }: { ctx: Ctx; input?: { te
   });
 }
 
-export async function getService({ ctx, input }: { ctx: Ctx; input: { name: string } }): Promise<ServiceView> {
+export async function getService({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { name: string };
+}): Promise<ServiceView> {
   authorize(ctx, "catalog.read");
   const [service] = (await listServices({ ctx })).filter((s) => s.name === input.name);
   if (!service) throw notFound("Service", input.name);
@@ -113,9 +129,19 @@ export async function listUsers({ ctx }: { ctx: Ctx }): Promise<UserView[]> {
 }
 
 /** Breadth-first over the dependency graph in both directions, each service listed once at its shortest depth. */
-export async function getServiceDependencies({ ctx, input }: { ctx: Ctx; input: { name: string } }): Promise<ServiceDependencies> {
+export async function getServiceDependencies({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { name: string };
+}): Promise<ServiceDependencies> {
   authorize(ctx, "catalog.read");
-  const exists = await ctx.db.selectFrom("services").select("name").where("name", "=", input.name).executeTakeFirst();
+  const exists = await ctx.db
+    .selectFrom("services")
+    .select("name")
+    .where("name", "=", input.name)
+    .executeTakeFirst();
   if (!exists) throw notFound("Service", input.name);
   const edges = await ctx.db.selectFrom("service_dependencies").selectAll().execute();
   const up = new Map<string, string[]>();

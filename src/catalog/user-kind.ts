@@ -5,7 +5,10 @@ import { ROLES } from "../platform/context.js";
 export const UserSpec = z.strictObject({
   displayName: z.string().max(200).optional(),
   email: z.email().optional().describe("Where notifications and pages for this person go."),
-  role: z.enum(ROLES).default("viewer").describe("viewer < responder < editor < admin; tokens of this user never exceed it."),
+  role: z
+    .enum(ROLES)
+    .default("viewer")
+    .describe("viewer < responder < editor < admin; tokens of this user never exceed it."),
   teams: z.array(ObjectName).default([]).describe("Teams this person belongs to."),
 });
 export type UserSpec = z.infer<typeof UserSpec>;

@@ -28,7 +28,9 @@ export function registerTokenCommands(program: Command, globals: Globals): void 
       });
       if (output === "json") return print("json", created);
       process.stdout.write(`${created.token}\n`);
-      process.stderr.write(`token "${created.name}" (${created.id}, role ${created.role}) created; the secret above is not shown again\n`);
+      process.stderr.write(
+        `token "${created.name}" (${created.id}, role ${created.role}) created; the secret above is not shown again\n`,
+      );
     });
   token
     .command("list")
@@ -47,7 +49,11 @@ export function registerTokenCommands(program: Command, globals: Globals): void 
           prefix: t.prefix,
           expires: t.expiresAt,
           lastUsed: t.lastUsedAt,
-          state: t.revokedAt ? "revoked" : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? "expired" : "active",
+          state: t.revokedAt
+            ? "revoked"
+            : t.expiresAt && Date.parse(t.expiresAt) <= Date.now()
+              ? "expired"
+              : "active",
         })),
       );
     });
@@ -57,7 +63,10 @@ export function registerTokenCommands(program: Command, globals: Globals): void 
     .argument("<id-or-name>")
     .action(async (idOrName: string) => {
       const { client, output } = globals();
-      const revoked = await client.request<TokenInfo>("DELETE", `/api/v1/tokens/${encodeURIComponent(idOrName)}`);
+      const revoked = await client.request<TokenInfo>(
+        "DELETE",
+        `/api/v1/tokens/${encodeURIComponent(idOrName)}`,
+      );
       if (output === "json") return print("json", revoked);
       process.stdout.write(`revoked token "${revoked.name}" (${revoked.id})\n`);
     });
@@ -76,7 +85,8 @@ export function registerAuditCommands(program: Command, globals: Globals): void 
         const broken = result.firstBroken;
         throw new CliError(`audit chain broken at record ${broken?.seq}: ${broken?.reason}`, EXIT.NEGATIVE);
       }
-      if (output !== "json") process.stdout.write(`audit chain intact: ${result.records} records, head ${result.headHash}\n`);
+      if (output !== "json")
+        process.stdout.write(`audit chain intact: ${result.records} records, head ${result.headHash}\n`);
     });
   audit
     .command("export")
@@ -93,7 +103,10 @@ export function registerAuditCommands(program: Command, globals: Globals): void 
       for (;;) {
         const params = new URLSearchParams({ afterSeq: String(afterSeq), limit: "1000" });
         if (options.since) params.set("since", new Date(Date.parse(options.since)).toISOString());
-        const { records } = await client.request<{ records: AuditRecord[] }>("GET", `/api/v1/audit?${params}`);
+        const { records } = await client.request<{ records: AuditRecord[] }>(
+          "GET",
+          `/api/v1/audit?${params}`,
+        );
         for (const record of records) out.write(`${JSON.stringify(record)}\n`);
         const last = records[records.length - 1];
         if (!last || records.length < 1000) break;
@@ -110,7 +123,16 @@ export function registerCatalogCommands(program: Command, globals: Globals): voi
     .action(async () => {
       const { client, output } = globals();
       const { teams } = await client.request<{ teams: TeamView[] }>("GET", "/api/v1/teams");
-      print(output, teams, teams.map((t) => ({ name: t.name, displayName: t.displayName, services: t.services, members: t.members })));
+      print(
+        output,
+        teams,
+        teams.map((t) => ({
+          name: t.name,
+          displayName: t.displayName,
+          services: t.services,
+          members: t.members,
+        })),
+      );
     });
   program
     .command("services")
@@ -119,7 +141,14 @@ export function registerCatalogCommands(program: Command, globals: Globals): voi
     .action(async (options: { team?: string }) => {
       const { client, output } = globals();
       const query = options.team ? `?team=${encodeURIComponent(options.team)}` : "";
-      const { services } = await client.request<{ services: ServiceView[] }>("GET", `/api/v1/services${query}`);
-      print(output, services, services.map((s) => ({ name: s.name, team: s.ownerTeam, tier: s.tier, dependsOn: s.dependsOn })));
+      const { services } = await client.request<{ services: ServiceView[] }>(
+        "GET",
+        `/api/v1/services${query}`,
+      );
+      print(
+        output,
+        services,
+        services.map((s) => ({ name: s.name, team: s.ownerTeam, tier: s.tier, dependsOn: s.dependsOn })),
+      );
     });
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
-import { ninesVersion } from "../app/nines-app.js";
+import { ninesVersion } from "../app/version.js";
 import { isNinesError } from "../platform/errors.js";
 import { registerAuditCommands, registerCatalogCommands, registerTokenCommands } from "./admin-commands.js";
 import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
@@ -22,13 +22,18 @@ export function buildProgram(): Command {
     .version(ninesVersion())
     .option("--server <url>", "Nines server URL (NINES_URL, default http://127.0.0.1:9999)")
     .option("--token <token>", "API token (NINES_TOKEN; default: ./data/admin-token when present)")
-    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
+    .addOption(
+      new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"),
+    )
     .option("--debug", "print stack traces")
     .showHelpAfterError()
     .exitOverride();
   const globals = () => {
     const options = program.opts<GlobalOptions>();
-    return { client: new NinesClient({ server: options.server, token: options.token }), output: options.output };
+    return {
+      client: new NinesClient({ server: options.server, token: options.token }),
+      output: options.output,
+    };
   };
   registerServeCommand(program);
   registerConfigCommands(program, globals);

@@ -12,7 +12,8 @@ export function print(format: OutputFormat, value: unknown, rows?: Array<Record<
 export function table(rows: Array<Record<string, unknown>>): string {
   if (rows.length === 0) return "(none)\n";
   const columns = Object.keys(rows[0] ?? {});
-  const cell = (v: unknown): string => (v === null || v === undefined ? "-" : Array.isArray(v) ? v.join(",") || "-" : String(v));
+  const cell = (v: unknown): string =>
+    v === null || v === undefined ? "-" : Array.isArray(v) ? v.join(",") || "-" : String(v);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]): string =>
     values

@@ -13,7 +13,11 @@ const Problem = z.object({
   severity: z.enum(["error", "warning"]),
   message: z.string(),
 });
-const FieldChangeSchema = z.object({ path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() });
+const FieldChangeSchema = z.object({
+  path: z.string(),
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
+});
 const ObjectChangeSchema = z.object({
   action: z.enum(["create", "update", "delete"]),
   kind: z.string(),
@@ -24,7 +28,9 @@ export const ApplyResultSchema = z.object({
   ok: z.boolean(),
   dryRun: z.boolean(),
   problems: z.array(Problem),
-  plan: z.object({ changes: z.array(ObjectChangeSchema), unchanged: z.number(), contentHash: z.string() }).nullable(),
+  plan: z
+    .object({ changes: z.array(ObjectChangeSchema), unchanged: z.number(), contentHash: z.string() })
+    .nullable(),
   revision: z.number(),
   applied: z.boolean(),
 });
@@ -57,9 +63,13 @@ export const ApplyBody = z.strictObject({
 function orReject(result: ApplyResult): ApplyResult {
   if (result.ok) return result;
   const errors = result.problems.filter((p) => p.severity === "error").length;
-  throw new NinesError("INVALID_CONFIG", `The configuration has ${errors} error${errors === 1 ? "" : "s"}; nothing was applied.`, {
-    details: { problems: result.problems },
-  });
+  throw new NinesError(
+    "INVALID_CONFIG",
+    `The configuration has ${errors} error${errors === 1 ? "" : "s"}; nothing was applied.`,
+    {
+      details: { problems: result.problems },
+    },
+  );
 }
 
 export function configRoutes(service: ConfigService, registry: KindRegistry): AnyRoute[] {
@@ -73,7 +83,9 @@ export function configRoutes(service: ConfigService, registry: KindRegistry): An
       response: ApplyResultSchema,
       bodyLimit: MAX_TOTAL_BYTES * 2,
       handler: async ({ ctx, body }) =>
-        orReject(await service.apply({ ctx, input: { sources: body.files, dryRun: body.dryRun, source: "api" } })),
+        orReject(
+          await service.apply({ ctx, input: { sources: body.files, dryRun: body.dryRun, source: "api" } }),
+        ),
     }),
     defineRoute({
       method: "POST",
@@ -99,7 +111,10 @@ export function configRoutes(service: ConfigService, registry: KindRegistry): An
       tag: "config",
       summary: "One revision: who applied it, what changed field by field, and the objects it holds",
       params: z.object({ revision: z.coerce.number().int().min(1) }),
-      response: RevisionSummarySchema.extend({ changes: z.array(ObjectChangeSchema), objects: z.array(ConfigObjectSchema) }),
+      response: RevisionSummarySchema.extend({
+        changes: z.array(ObjectChangeSchema),
+        objects: z.array(ConfigObjectSchema),
+      }),
       handler: async ({ ctx, params }) => service.getRevision({ ctx, input: params }),
     }),
     defineRoute({

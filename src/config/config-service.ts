@@ -13,7 +13,10 @@ import { validateDocuments, validateSources } from "./validate.js";
 declare module "../platform/events.js" {
   interface NinesEventMap {
     /** A configuration revision was committed; subscribers reload what they derive from config. */
-    "config.applied": { revision: number; changes: ReadonlyArray<Pick<ObjectChange, "action" | "kind" | "name">> };
+    "config.applied": {
+      revision: number;
+      changes: ReadonlyArray<Pick<ObjectChange, "action" | "kind" | "name">>;
+    };
   }
 }
 
@@ -77,19 +80,33 @@ export class ConfigService {
   }
 
   /** Applies the desired state of an earlier revision again, as a new revision. */
-  async rollback({ ctx, input }: { ctx: Ctx; input: { revision: number; dryRun?: boolean } }): Promise<ApplyResult> {
+  async rollback({
+    ctx,
+    input,
+  }: {
+    ctx: Ctx;
+    input: { revision: number; dryRun?: boolean };
+  }): Promise<ApplyResult> {
     authorize(ctx, input.dryRun ? "config.plan" : "config.rollback");
     const row = await ctx.db
       .selectFrom("config_revisions")
       .select(["documents"])
       .where("revision", "=", input.revision)
       .executeTakeFirst();
-    if (!row) throw new NinesError("NOT_FOUND", `Revision ${input.revision} does not exist; \`nines revisions\` lists them.`);
+    if (!row)
+      throw new NinesError(
+        "NOT_FOUND",
+        `Revision ${input.revision} does not exist; \`nines revisions\` lists them.`,
+      );
     const stored = JSON.parse(row.documents) as ConfigObject[];
     // Kinds may have gained checks since that revision; it is validated again like any input.
     const file = `revision ${input.revision}`;
     const raws: RawDocument[] = stored.map((value, index) => {
-      const position = (): Position => ({ file: `${file}, object ${index + 1} (${value.kind} ${value.metadata.name})`, line: 0, column: 0 });
+      const position = (): Position => ({
+        file: `${file}, object ${index + 1} (${value.kind} ${value.metadata.name})`,
+        line: 0,
+        column: 0,
+      });
       return { value, file, locate: position, locateKey: position };
     });
     const { documents, problems } = validateDocuments(raws, this.registry);
@@ -114,7 +131,14 @@ export class ConfigService {
   ): Promise<ApplyResult> {
     const { objects, problems, dryRun } = input;
     if (hasErrors(problems)) {
-      return { ok: false, dryRun, problems, plan: null, revision: await currentRevision(ctx), applied: false };
+      return {
+        ok: false,
+        dryRun,
+        problems,
+        plan: null,
+        revision: await currentRevision(ctx),
+        applied: false,
+      };
     }
     if (dryRun) {
       const plan = planChanges(await this.currentObjects(ctx), objects);
@@ -172,28 +196,55 @@ export class ConfigService {
   }
 
   /** Calls each kind's store: creates and updates in kind order, then deletes in reverse kind order. */
-  private async writeDomainTables(ctx: Ctx, plan: Plan, desired: ConfigObject[], current: ConfigObject[]): Promise<void> {
-    const changed = new Set(plan.changes.filter((c) => c.action !== "delete").map((c) => `${c.kind}/${c.name}`));
+  private async writeDomainTables(
+    ctx: Ctx,
+    plan: Plan,
+    desired: ConfigObject[],
+    current: ConfigObject[],
+  ): Promise<void> {
+    const changed = new Set(
+      plan.changes.filter((c) => c.action !== "delete").map((c) => `${c.kind}/${c.name}`),
+    );
     const kinds = this.registry.all();
     for (const kind of kinds) {
-      const upserts = desired.filter((o) => o.kind === kind.kind && o.apiVersion === kind.apiVersion && changed.has(`${o.kind}/${o.metadata.name}`));
+      const upserts = desired.filter(
+        (o) =>
+          o.kind === kind.kind &&
+          o.apiVersion === kind.apiVersion &&
+          changed.has(`${o.kind}/${o.metadata.name}`),
+      );
       if (upserts.length > 0) await kind.store.upsert(ctx, upserts);
     }
     for (const kind of [...kinds].reverse()) {
       const deletes = plan.changes
         .filter((c) => c.action === "delete" && c.kind === kind.kind)
-        .filter((c) => current.some((o) => o.kind === c.kind && o.metadata.name === c.name && o.apiVersion === kind.apiVersion))
+        .filter((c) =>
+          current.some(
+            (o) => o.kind === c.kind && o.metadata.name === c.name && o.apiVersion === kind.apiVersion,
+          ),
+        )
         .map((c) => c.name);
       if (deletes.length > 0) await kind.store.remove(ctx, deletes);
     }
   }
 
   async currentObjects(ctx: Ctx): Promise<ConfigObject[]> {
-    const rows = await ctx.db.selectFrom("config_objects").select(["document"]).orderBy("kind").orderBy("name").execute();
+    const rows = await ctx.db
+      .selectFrom("config_objects")
+      .select(["document"])
+      .orderBy("kind")
+      .orderBy("name")
+      .execute();
     return rows.map((r) => JSON.parse(r.document) as ConfigObject);
   }
 
-  async listObjects({ ctx, input }: { ctx: Ctx; input: { kind?: string | undefined } }): Promise<ConfigObject[]> {
+  async listObjects({
+    ctx,
+    input,
+  }: {
+    ctx: Ctx;
+    input: { kind?: string | undefined };
+  }): Promise<ConfigObject[]> {
     authorize(ctx, "config.read");
     const all = await this.currentObjects(ctx);
     return input.kind === undefined ? all : all.filter((o) => o.kind === input.kind);
@@ -212,8 +263,16 @@ export class ConfigService {
 
   async getRevision({ ctx, input }: { ctx: Ctx; input: { revision: number } }): Promise<RevisionDetail> {
     authorize(ctx, "config.read");
-    const row = await ctx.db.selectFrom("config_revisions").selectAll().where("revision", "=", input.revision).executeTakeFirst();
-    if (!row) throw new NinesError("NOT_FOUND", `Revision ${input.revision} does not exist; \`nines revisions\` lists them.`);
+    const row = await ctx.db
+      .selectFrom("config_revisions")
+      .selectAll()
+      .where("revision", "=", input.revision)
+      .executeTakeFirst();
+    if (!row)
+      throw new NinesError(
+        "NOT_FOUND",
+        `Revision ${input.revision} does not exist; \`nines revisions\` lists them.`,
+      );
     return {
       ...toSummary(row),
       changes: JSON.parse(row.diff) as ObjectChange[],
@@ -230,20 +289,40 @@ async function currentRevision(ctx: Ctx): Promise<number> {
   return Number(row?.latest ?? 0);
 }
 
-async function writeStoredObjects(ctx: Ctx, plan: Plan, desired: ConfigObject[], revision: number): Promise<void> {
+async function writeStoredObjects(
+  ctx: Ctx,
+  plan: Plan,
+  desired: ConfigObject[],
+  revision: number,
+): Promise<void> {
   const now = ctx.clock.now();
   for (const change of plan.changes) {
     if (change.action === "delete") {
-      await ctx.db.deleteFrom("config_objects").where("kind", "=", change.kind).where("name", "=", change.name).execute();
+      await ctx.db
+        .deleteFrom("config_objects")
+        .where("kind", "=", change.kind)
+        .where("name", "=", change.name)
+        .execute();
       continue;
     }
     const object = desired.find((o) => o.kind === change.kind && o.metadata.name === change.name);
     if (!object) continue;
-    const row = { kind: object.kind, name: object.metadata.name, document: JSON.stringify(object), digest: digest(object), revision, updated_at: now };
+    const row = {
+      kind: object.kind,
+      name: object.metadata.name,
+      document: JSON.stringify(object),
+      digest: digest(object),
+      revision,
+      updated_at: now,
+    };
     await ctx.db
       .insertInto("config_objects")
       .values(row)
-      .onConflict((oc) => oc.columns(["kind", "name"]).doUpdateSet({ document: row.document, digest: row.digest, revision, updated_at: now }))
+      .onConflict((oc) =>
+        oc
+          .columns(["kind", "name"])
+          .doUpdateSet({ document: row.document, digest: row.digest, revision, updated_at: now }),
+      )
       .execute();
   }
 }

@@ -5,7 +5,11 @@ type JsonSchema = Record<string, unknown>;
 
 function toSchema(schema: z.ZodType): JsonSchema {
   // Draft-07 is what YAML language servers understand best; "input" keeps fields with defaults optional.
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "input", unrepresentable: "any" }) as JsonSchema;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-7",
+    io: "input",
+    unrepresentable: "any",
+  }) as JsonSchema;
   return rest;
 }
 

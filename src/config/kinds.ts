@@ -6,12 +6,18 @@ export const ObjectName = z
   .string()
   .min(1)
   .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "use lower-case letters, digits and '-', starting and ending with a letter or digit");
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 export const Metadata = z.strictObject({
   name: ObjectName.describe("Unique among objects of this kind."),
   labels: z.record(z.string(), z.string()).optional().describe("Free-form key/value pairs for selection."),
-  annotations: z.record(z.string(), z.string()).optional().describe("Free-form notes; not used for selection."),
+  annotations: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("Free-form notes; not used for selection."),
 });
 export type Metadata = z.infer<typeof Metadata>;
 

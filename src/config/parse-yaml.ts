@@ -20,7 +20,10 @@ export interface RawDocument {
 }
 
 /** Splits each file into YAML documents; syntax errors are problems with positions, never exceptions. */
-export function parseYamlSources(sources: readonly ConfigSource[]): { documents: RawDocument[]; problems: ConfigProblem[] } {
+export function parseYamlSources(sources: readonly ConfigSource[]): {
+  documents: RawDocument[];
+  problems: ConfigProblem[];
+} {
   const documents: RawDocument[] = [];
   const problems: ConfigProblem[] = [];
   for (const source of sources) {
@@ -33,10 +36,18 @@ export function parseYamlSources(sources: readonly ConfigSource[]): { documents:
     };
     for (const doc of docs) {
       for (const error of doc.errors) {
-        problems.push({ ...at(error.pos[0]), severity: "error", message: `YAML: ${firstLine(error.message)}` });
+        problems.push({
+          ...at(error.pos[0]),
+          severity: "error",
+          message: `YAML: ${firstLine(error.message)}`,
+        });
       }
       for (const warning of doc.warnings) {
-        problems.push({ ...at(warning.pos[0]), severity: "warning", message: `YAML: ${firstLine(warning.message)}` });
+        problems.push({
+          ...at(warning.pos[0]),
+          severity: "warning",
+          message: `YAML: ${firstLine(warning.message)}`,
+        });
       }
       if (doc.errors.length > 0) continue;
       // A file may end with "---" or hold comments only: an empty document is not an object.
@@ -61,7 +72,11 @@ export function parseYamlSources(sources: readonly ConfigSource[]): { documents:
       try {
         value = doc.toJS({ maxAliasCount: 100 });
       } catch (error) {
-        problems.push({ ...at(root.range?.[0] ?? 0), severity: "error", message: `YAML: ${firstLine(String(error))}` });
+        problems.push({
+          ...at(root.range?.[0] ?? 0),
+          severity: "error",
+          message: `YAML: ${firstLine(String(error))}`,
+        });
         continue;
       }
       documents.push({ value, file: source.path, locate, locateKey });
@@ -78,7 +93,9 @@ function nearestNode(root: unknown, path: DocPath): Node | undefined {
     if (!isNode(current)) break;
     let next: unknown;
     if (isMap(current)) {
-      const pair = current.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      const pair = current.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
       next = pair?.value;
     } else if ("items" in current && Array.isArray(current.items) && typeof segment === "number") {
       next = current.items[segment];

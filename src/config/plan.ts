@@ -43,7 +43,12 @@ export function planChanges(current: readonly ConfigObject[], desired: readonly 
     const before = currentByKey.get(keyOf(object));
     const after = { metadata: object.metadata, spec: object.spec };
     if (!before) {
-      changes.push({ action: "create", kind: object.kind, name: object.metadata.name, fields: flatten(after).map(([path, value]) => ({ path, after: value })) });
+      changes.push({
+        action: "create",
+        kind: object.kind,
+        name: object.metadata.name,
+        fields: flatten(after).map(([path, value]) => ({ path, after: value })),
+      });
       continue;
     }
     const fields = diffFields({ metadata: before.metadata, spec: before.spec }, after);
@@ -56,7 +61,10 @@ export function planChanges(current: readonly ConfigObject[], desired: readonly 
       action: "delete",
       kind: object.kind,
       name: object.metadata.name,
-      fields: flatten({ metadata: object.metadata, spec: object.spec }).map(([path, value]) => ({ path, before: value })),
+      fields: flatten({ metadata: object.metadata, spec: object.spec }).map(([path, value]) => ({
+        path,
+        before: value,
+      })),
     });
   }
   return { changes, unchanged, contentHash: contentHashOf(desired) };

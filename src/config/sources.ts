@@ -43,7 +43,10 @@ export async function readConfigPath(path: string): Promise<ReadResult> {
     problems.push(fileProblem(path, "the directory holds no .yaml or .yml files"));
   }
   if (files.length > MAX_FILES) {
-    return { sources: [], problems: [fileProblem(path, `${files.length} files is more than the ${MAX_FILES} allowed`)] };
+    return {
+      sources: [],
+      problems: [fileProblem(path, `${files.length} files is more than the ${MAX_FILES} allowed`)],
+    };
   }
   const sources: ConfigSource[] = [];
   let total = 0;
@@ -52,13 +55,18 @@ export async function readConfigPath(path: string): Promise<ReadResult> {
     const size = (await stat(file)).size;
     if (size > MAX_FILE_BYTES) {
       problems.push(
-        fileProblem(shown, `the file is ${formatBytes(size)}; a config file may be at most ${formatBytes(MAX_FILE_BYTES)}: split it into several files`),
+        fileProblem(
+          shown,
+          `the file is ${formatBytes(size)}; a config file may be at most ${formatBytes(MAX_FILE_BYTES)}: split it into several files`,
+        ),
       );
       continue;
     }
     total += size;
     if (total > MAX_TOTAL_BYTES) {
-      problems.push(fileProblem(shown, `the configuration is larger than ${formatBytes(MAX_TOTAL_BYTES)} in all`));
+      problems.push(
+        fileProblem(shown, `the configuration is larger than ${formatBytes(MAX_TOTAL_BYTES)} in all`),
+      );
       break;
     }
     const decoded = decodeUtf8(await readFile(file));
@@ -90,8 +98,10 @@ type Decoded = { ok: true; text: string } | { ok: false; problem: ConfigProblem 
 
 /** Strict UTF-8 decoding that says where the first bad byte is, instead of silently replacing it. */
 export function decodeUtf8(bytes: Uint8Array): Decoded {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return notUtf8(1, 1, "the file is UTF-16 (little-endian); save it as UTF-8");
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return notUtf8(1, 1, "the file is UTF-16 (big-endian); save it as UTF-8");
+  if (bytes[0] === 0xff && bytes[1] === 0xfe)
+    return notUtf8(1, 1, "the file is UTF-16 (little-endian); save it as UTF-8");
+  if (bytes[0] === 0xfe && bytes[1] === 0xff)
+    return notUtf8(1, 1, "the file is UTF-16 (big-endian); save it as UTF-8");
   try {
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
     return { ok: true, text };
@@ -106,7 +116,11 @@ export function decodeUtf8(bytes: Uint8Array): Decoded {
       }
     }
     const byte = (bytes[offset] ?? 0).toString(16).padStart(2, "0");
-    return notUtf8(line, offset - lineStart + 1, `the file is not valid UTF-8 (byte 0x${byte} at offset ${offset}); save it as UTF-8`);
+    return notUtf8(
+      line,
+      offset - lineStart + 1,
+      `the file is not valid UTF-8 (byte 0x${byte} at offset ${offset}); save it as UTF-8`,
+    );
   }
 }
 
@@ -118,7 +132,16 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i] ?? 0;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    const need =
+      b < 0x80
+        ? 0
+        : b >= 0xc2 && b <= 0xdf
+          ? 1
+          : b >= 0xe0 && b <= 0xef
+            ? 2
+            : b >= 0xf0 && b <= 0xf4
+              ? 3
+              : -1;
     if (need < 0) return i;
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];

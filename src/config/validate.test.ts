@@ -88,7 +88,10 @@ spec:
 
   it("reports every problem at once, across files", () => {
     const result = service.validate([
-      { path: "one.yaml", content: "apiVersion: nines/v1\nkind: Team\nmetadata:\n  name: Bad_Name\nspec: {}\n" },
+      {
+        path: "one.yaml",
+        content: "apiVersion: nines/v1\nkind: Team\nmetadata:\n  name: Bad_Name\nspec: {}\n",
+      },
       { path: "two.yaml", content: "apiVersion: nines/v2\nkind: Team\nmetadata:\n  name: ok\nspec: {}\n" },
     ]);
     const lines = result.problems.map(formatProblem);
@@ -128,7 +131,10 @@ spec:
   it("rejects a file that is not UTF-8, naming the line of the bad byte", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nines-cfg-"));
     const file = join(dir, "latin1.yaml");
-    writeFileSync(file, Buffer.concat([Buffer.from(`${TEAM}  # caf`), Buffer.from([0xe9]), Buffer.from("\n")]));
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from(`${TEAM}  # caf`), Buffer.from([0xe9]), Buffer.from("\n")]),
+    );
     const read = await readConfigPath(file);
     expect(read.sources).toEqual([]);
     expect(read.problems.map(formatProblem)).toEqual([

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { type AnyKind, type ConfigObject, type DocPath, type KindRegistry, Metadata } from "./kinds.js";
 import { parseYamlSources, type RawDocument } from "./parse-yaml.js";
 import { type ConfigProblem, didYouMean, suggestion } from "./problems.js";
@@ -22,7 +22,8 @@ export function validateSources(sources: readonly ConfigSource[], registry: Kind
   const result = validateDocuments(parsed.documents, registry);
   const fileOrder = new Map(sources.map((s, i) => [s.path, i]));
   const problems = [...parsed.problems, ...result.problems].sort(
-    (a, b) => (fileOrder.get(a.file) ?? 0) - (fileOrder.get(b.file) ?? 0) || a.line - b.line || a.column - b.column,
+    (a, b) =>
+      (fileOrder.get(a.file) ?? 0) - (fileOrder.get(b.file) ?? 0) || a.line - b.line || a.column - b.column,
   );
   return { documents: result.documents, problems };
 }
@@ -43,7 +44,11 @@ function error(raw: RawDocument, path: DocPath, message: string, key?: string): 
   return { ...pos, severity: "error", message };
 }
 
-function validateOne(raw: RawDocument, registry: KindRegistry, problems: ConfigProblem[]): ConfigObject | undefined {
+function validateOne(
+  raw: RawDocument,
+  registry: KindRegistry,
+  problems: ConfigProblem[],
+): ConfigObject | undefined {
   const value = raw.value;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     problems.push(error(raw, [], "a document must be a mapping with apiVersion, kind, metadata and spec"));
@@ -53,7 +58,9 @@ function validateOne(raw: RawDocument, registry: KindRegistry, problems: ConfigP
   let ok = true;
   for (const key of Object.keys(doc)) {
     if (!ENVELOPE_KEYS.includes(key)) {
-      problems.push(error(raw, [], `unknown field "${key}" at the top level.${suggestion(key, ENVELOPE_KEYS)}`, key));
+      problems.push(
+        error(raw, [], `unknown field "${key}" at the top level.${suggestion(key, ENVELOPE_KEYS)}`, key),
+      );
       ok = false;
     }
   }
@@ -65,7 +72,13 @@ function validateOne(raw: RawDocument, registry: KindRegistry, problems: ConfigP
     return undefined;
   }
   if (!versions.includes(apiVersion)) {
-    problems.push(error(raw, ["apiVersion"], `unknown apiVersion "${apiVersion}"; use one of: ${versions.join(", ")}.${suggestion(apiVersion, versions)}`));
+    problems.push(
+      error(
+        raw,
+        ["apiVersion"],
+        `unknown apiVersion "${apiVersion}"; use one of: ${versions.join(", ")}.${suggestion(apiVersion, versions)}`,
+      ),
+    );
     return undefined;
   }
   const kinds = registry.kindsOf(apiVersion);
@@ -75,7 +88,13 @@ function validateOne(raw: RawDocument, registry: KindRegistry, problems: ConfigP
   }
   const kind = registry.get(apiVersion, kindName);
   if (!kind) {
-    problems.push(error(raw, ["kind"], `unknown kind "${kindName}" for ${apiVersion}; use one of: ${kinds.join(", ")}.${suggestion(kindName, kinds)}`));
+    problems.push(
+      error(
+        raw,
+        ["kind"],
+        `unknown kind "${kindName}" for ${apiVersion}; use one of: ${kinds.join(", ")}.${suggestion(kindName, kinds)}`,
+      ),
+    );
     return undefined;
   }
   const metadata = parseWithPositions(Metadata, doc.metadata, ["metadata"], raw, problems);
@@ -98,10 +117,17 @@ function parseWithPositions<T>(
     const path = [...base, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
     const dotted = path.join(".");
     if (issue.code === "unrecognized_keys") {
-      const known = knownKeys(schema, issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)));
+      const known = knownKeys(
+        schema,
+        issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+      );
       for (const key of issue.keys) {
         const close = didYouMean(key, known);
-        const hint = close ? ` Did you mean "${close}"?` : known.length > 0 ? ` Allowed here: ${known.join(", ")}.` : "";
+        const hint = close
+          ? ` Did you mean "${close}"?`
+          : known.length > 0
+            ? ` Allowed here: ${known.join(", ")}.`
+            : "";
         problems.push(error(raw, path, `unknown field "${key}" in ${dotted}.${hint}`, key));
       }
       continue;
@@ -110,7 +136,9 @@ function parseWithPositions<T>(
     const actual = valueAt(value, issue.path);
     if (issue.code === "invalid_type" && actual === undefined) {
       const field = path[path.length - 1];
-      problems.push(error(raw, path, `${dotted}: missing required field "${String(field)}" (expected ${issue.expected})`));
+      problems.push(
+        error(raw, path, `${dotted}: missing required field "${String(field)}" (expected ${issue.expected})`),
+      );
       continue;
     }
     problems.push(error(raw, path, `${dotted}: ${readableMessage(issue, actual)}`));
@@ -141,7 +169,8 @@ function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -155,7 +184,10 @@ export function knownKeys(schema: unknown, path: ReadonlyArray<string | number>)
   return [...new Set(candidates.flatMap((shape) => Object.keys(shape)))];
 }
 
-function objectShapesAt(schema: unknown, path: ReadonlyArray<string | number>): Array<Record<string, unknown>> {
+function objectShapesAt(
+  schema: unknown,
+  path: ReadonlyArray<string | number>,
+): Array<Record<string, unknown>> {
   const def = defOf(schema);
   if (!def) return [];
   switch (def.type) {
@@ -189,7 +221,10 @@ function objectShapesAt(schema: unknown, path: ReadonlyArray<string | number>): 
 }
 
 /** Duplicate names, references to objects that do not exist, and dependency cycles. */
-function checkAcrossDocuments(documents: readonly ValidatedDocument[], registry: KindRegistry): ConfigProblem[] {
+function checkAcrossDocuments(
+  documents: readonly ValidatedDocument[],
+  registry: KindRegistry,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const byKey = new Map<string, ValidatedDocument>();
   for (const doc of documents) {
@@ -198,7 +233,11 @@ function checkAcrossDocuments(documents: readonly ValidatedDocument[], registry:
     if (first) {
       const at = first.raw.locate(["metadata", "name"]);
       problems.push(
-        error(doc.raw, ["metadata", "name"], `duplicate ${doc.object.kind} "${doc.object.metadata.name}": it is already defined at ${at.file}:${at.line}:${at.column}; rename or remove one`),
+        error(
+          doc.raw,
+          ["metadata", "name"],
+          `duplicate ${doc.object.kind} "${doc.object.metadata.name}": it is already defined at ${at.file}:${at.line}:${at.column}; rename or remove one`,
+        ),
       );
       continue;
     }
@@ -211,9 +250,15 @@ function checkAcrossDocuments(documents: readonly ValidatedDocument[], registry:
     for (const ref of kind?.references?.(doc.object.spec) ?? []) {
       const target = `${ref.kind}/${ref.name}`;
       if (!byKey.has(target)) {
-        const names = [...byKey.values()].filter((d) => d.object.kind === ref.kind).map((d) => d.object.metadata.name);
+        const names = [...byKey.values()]
+          .filter((d) => d.object.kind === ref.kind)
+          .map((d) => d.object.metadata.name);
         problems.push(
-          error(doc.raw, ["spec", ...ref.path], `${doc.object.kind} "${doc.object.metadata.name}" refers to ${ref.kind} "${ref.name}", which is not defined.${suggestion(ref.name, names)}`),
+          error(
+            doc.raw,
+            ["spec", ...ref.path],
+            `${doc.object.kind} "${doc.object.metadata.name}" refers to ${ref.kind} "${ref.name}", which is not defined.${suggestion(ref.name, names)}`,
+          ),
         );
         continue;
       }
@@ -234,7 +279,9 @@ function kindOf(registry: KindRegistry, doc: ValidatedDocument): AnyKind | undef
 }
 
 /** Reports each cycle once, at the reference that closes it, naming every object on it. */
-function findCycles(edges: Map<string, Array<{ to: string; doc: ValidatedDocument; path: DocPath }>>): ConfigProblem[] {
+function findCycles(
+  edges: Map<string, Array<{ to: string; doc: ValidatedDocument; path: DocPath }>>,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
@@ -244,8 +291,12 @@ function findCycles(edges: Map<string, Array<{ to: string; doc: ValidatedDocumen
     for (const edge of edges.get(node) ?? []) {
       const s = state.get(edge.to);
       if (s === "visiting") {
-        const cycle = [...stack.slice(stack.indexOf(edge.to)), edge.to].map((n) => n.split("/")[1]).join(" → ");
-        problems.push(error(edge.doc.raw, edge.path, `dependency cycle: ${cycle}; remove one of these dependencies`));
+        const cycle = [...stack.slice(stack.indexOf(edge.to)), edge.to]
+          .map((n) => n.split("/")[1])
+          .join(" → ");
+        problems.push(
+          error(edge.doc.raw, edge.path, `dependency cycle: ${cycle}; remove one of these dependencies`),
+        );
       } else if (s === undefined) {
         visit(edge.to);
       }

@@ -24,9 +24,13 @@ export function toNinesError(error: unknown): NinesError {
     const problems = error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
     const first = problems[0];
     const text = first ? `${first.path || "body"}: ${first.message}` : "invalid input";
-    return new NinesError("INVALID_INPUT", `Invalid request: ${text}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}.`, {
-      details: { problems },
-    });
+    return new NinesError(
+      "INVALID_INPUT",
+      `Invalid request: ${text}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}.`,
+      {
+        details: { problems },
+      },
+    );
   }
   const fastifyCode = (error as { code?: unknown }).code;
   if (typeof fastifyCode === "string" && fastifyCode in FASTIFY_CODES) {
@@ -37,7 +41,11 @@ export function toNinesError(error: unknown): NinesError {
   if (typeof status === "number" && status >= 400 && status < 500) {
     return new NinesError("INVALID_INPUT", (error as Error).message, { cause: error });
   }
-  return new NinesError("INTERNAL", "Something went wrong on the server; the request id in this answer finds it in the log.", {
-    cause: error,
-  });
+  return new NinesError(
+    "INTERNAL",
+    "Something went wrong on the server; the request id in this answer finds it in the log.",
+    {
+      cause: error,
+    },
+  );
 }

@@ -4,7 +4,11 @@ import type { AnyRoute } from "../platform/route.js";
 type Json = Record<string, unknown>;
 
 function schemaOf(schema: z.ZodType, io: "input" | "output"): Json {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as Json;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io,
+    unrepresentable: "any",
+  }) as Json;
   return rest;
 }
 
@@ -45,12 +49,18 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
           description: "Success",
           content: { "application/json": { schema: schemaOf(route.response, "output") } },
         },
-        default: { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        default: {
+          description: "Error",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
       },
       ...(route.access === "public" ? { security: [] } : {}),
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { "application/json": { schema: schemaOf(route.body, "input") } } };
+      operation.requestBody = {
+        required: true,
+        content: { "application/json": { schema: schemaOf(route.body, "input") } },
+      };
     }
     paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: operation };
   }
@@ -59,7 +69,8 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
     info: {
       title: "Nines API",
       version,
-      description: "Nines's own JSON API. Every request but the public ones needs `Authorization: Bearer <token>`.",
+      description:
+        "Nines's own JSON API. Every request but the public ones needs `Authorization: Bearer <token>`.",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },

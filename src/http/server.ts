@@ -84,8 +84,22 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
     }
     // Writes always need a token, whatever a domain's permission table says about reads.
     if (request.method !== "GET" && request.method !== "HEAD" && request.actor.role === null) {
-      throw new NinesError("UNAUTHENTICATED", 'This endpoint changes state and needs a token: send "Authorization: Bearer <token>".');
+      throw new NinesError(
+        "UNAUTHENTICATED",
+        'This endpoint changes state and needs a token: send "Authorization: Bearer <token>".',
+      );
     }
+  });
+
+  // Answers finished after shutdown began close their connection, so close() need not wait for keep-alive
+  // connections to time out.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
   });
 
   app.addHook("onResponse", async (request, reply) => {
@@ -94,7 +108,15 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
       .labels(request.method, route, String(reply.statusCode))
       .observe(reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? "error" : "info";
-    request.log[level]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+    request.log[level](
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      "request",
+    );
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -116,7 +138,8 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
     });
   });
 
-  const parse = <T extends z.ZodType | undefined>(schema: T, value: unknown): unknown => (schema ? schema.parse(value) : value);
+  const parse = <T extends z.ZodType | undefined>(schema: T, value: unknown): unknown =>
+    schema ? schema.parse(value) : value;
 
   for (const route of routes) {
     app.route({
@@ -141,7 +164,9 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
   app.get("/healthz", { config: { access: "public" } }, async () => ({ status: "ok" }));
   app.get("/readyz", { config: { access: "public" } }, async (_request, reply) => {
     const readiness = await deps.readiness();
-    return reply.code(readiness.ok ? 200 : 503).send({ status: readiness.ok ? "ready" : "not ready", checks: readiness.checks });
+    return reply
+      .code(readiness.ok ? 200 : 503)
+      .send({ status: readiness.ok ? "ready" : "not ready", checks: readiness.checks });
   });
   app.get("/metrics", { config: { access: "public" } }, async (_request, reply) => {
     reply.header("content-type", deps.metrics.registry.contentType);

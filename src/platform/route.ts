@@ -34,8 +34,11 @@ export interface RouteSpec<
 export type AnyRoute = RouteSpec<any, any, any, any>;
 
 /** Keeps each route's handler typed against its own schemas. */
-export function defineRoute<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType, R extends z.ZodType>(
-  spec: RouteSpec<B, Q, P, R>,
-): AnyRoute {
+export function defineRoute<
+  B extends z.ZodType,
+  Q extends z.ZodType,
+  P extends z.ZodType,
+  R extends z.ZodType,
+>(spec: RouteSpec<B, Q, P, R>): AnyRoute {
   return spec as AnyRoute;
 }

@@ -29,9 +29,14 @@ let counter = 0;
 export async function newTestDatabase(dialect: DialectName): Promise<TestDatabase> {
   if (dialect === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "nines-test-"));
-    return { dialect, url: `sqlite:${join(dir, "nines.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      dialect,
+      url: `sqlite:${join(dir, "nines.db")}`,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
-  if (!PG_URL) throw new Error("NINES_TEST_PG_URL is not set: the PostgreSQL suites must run in CI (see .ci/run)");
+  if (!PG_URL)
+    throw new Error("NINES_TEST_PG_URL is not set: the PostgreSQL suites must run in CI (see .ci/run)");
   const name = `nines_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();

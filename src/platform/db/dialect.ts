@@ -21,6 +21,4 @@ export interface OpenedDatabase {
   description: string;
 }
 
-export interface QueryObserver {
-  (durationMs: number, failed: boolean): void;
-}
+export type QueryObserver = (durationMs: number, failed: boolean) => void;

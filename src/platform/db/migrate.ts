@@ -19,9 +19,13 @@ export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
   const { error, results } = await migrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new NinesError("INTERNAL", `Database migration ${failed} failed; the database was left as it was.`, {
-      cause: error,
-    });
+    throw new NinesError(
+      "INTERNAL",
+      `Database migration ${failed} failed; the database was left as it was.`,
+      {
+        cause: error,
+      },
+    );
   }
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
