@@ -7,6 +7,7 @@ import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
 import { NinesClient } from "./client.js";
 import { registerConfigCommands } from "./config-commands.js";
 import type { OutputFormat } from "./output.js";
+import { registerPromqlCommands } from "./promql-commands.js";
 import { registerServeCommand } from "./serve-command.js";
 
 interface GlobalOptions {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program, globals);
   registerAuditCommands(program, globals);
   registerCatalogCommands(program, globals);
+  registerPromqlCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

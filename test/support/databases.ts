@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -42,6 +42,8 @@ export async function newTestDatabase(dialect: DialectName): Promise<TestDatabas
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
+  // .ci/run checks this file to be sure the PostgreSQL runs happened.
+  if (process.env.NINES_TEST_PG_MARKER) appendFileSync(process.env.NINES_TEST_PG_MARKER, `${name}\n`);
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
   return {
