@@ -148,6 +148,7 @@ describe("the nines command against a running server", () => {
       "nines/v1 Team",
       "nines/v1 User",
       "nines/v1 Service",
+      "nines/v1 Check",
     ]);
     const service = schema.oneOf[2];
     expect(service.properties.spec.required).toEqual(["ownerTeam"]);

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { ensureBootstrapAdmin } from "../auth/index.js";
+import { ChecksRuntime, createAddressPolicy, DEFAULT_RETENTION, UptimeCache } from "../checks/index.js";
 import {
   type ApplyResult,
   ConfigService,
@@ -36,6 +37,7 @@ export interface NinesApp {
   events: EventBus;
   metrics: Metrics;
   log: Logger;
+  checks: ChecksRuntime;
   /** Where the bootstrap admin token was written, when this start created one. */
   adminTokenFile: string | null;
   ctx(actor: Actor): Ctx;
@@ -120,6 +122,27 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   if (startup?.applied)
     log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
 
+  let addressPolicy: ReturnType<typeof createAddressPolicy>;
+  try {
+    addressPolicy = createAddressPolicy({ allow: settings.checkAllowCidrs, deny: settings.checkDenyCidrs });
+  } catch (error) {
+    await database.db.destroy();
+    throw new NinesError(
+      "INVALID_INPUT",
+      `NINES_CHECK_ALLOW_CIDRS / NINES_CHECK_DENY_CIDRS: ${(error as Error).message.split(":")[0]}`,
+    );
+  }
+  const checks = new ChecksRuntime({
+    db: database.db,
+    clock,
+    log,
+    events,
+    metrics,
+    addressPolicy,
+    concurrency: settings.checkConcurrency,
+    retention: DEFAULT_RETENTION,
+  });
+  if (settings.runChecks) await checks.start();
   const server = await buildServer(
     {
       db: database.db,
@@ -140,7 +163,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
         return { ok: migrated, checks: { database: "ok", migrations: migrated ? "ok" : "pending" } };
       },
     },
-    allRoutes({ config, registry }),
+    allRoutes({ config, registry, checks, uptime: new UptimeCache() }),
   );
 
   let closed = false;
@@ -153,6 +176,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     events,
     metrics,
     log,
+    checks,
     adminTokenFile,
     ctx,
     async reloadConfig() {
@@ -175,6 +199,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       closed = true;
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
+      if (settings.runChecks) await checks.stop();
       await database.db.destroy();
     },
   };

@@ -1,7 +1,8 @@
 import { serviceKind, teamKind, userKind } from "../catalog/index.js";
+import { checkKind } from "../checks/index.js";
 import { KindRegistry } from "../config/index.js";
 
 /** Every configuration kind Nines knows. A new domain adds its kinds here. */
 export function createKindRegistry(): KindRegistry {
-  return new KindRegistry([teamKind, userKind, serviceKind]);
+  return new KindRegistry([teamKind, userKind, serviceKind, checkKind]);
 }

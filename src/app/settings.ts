@@ -6,6 +6,16 @@ const Bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+const CidrList = z
+  .string()
+  .default("")
+  .transform((text) =>
+    text
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 /** Settings of one server process, read once at start-up from the environment and the serve command's flags. */
 export const Settings = z.object({
   databaseUrl: z
@@ -25,6 +35,15 @@ export const Settings = z.object({
     .optional(),
   anonymousRead: Bool.default(false),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  checkConcurrency: z.coerce.number().int().min(1).max(100_000).default(2000),
+  checkAllowCidrs: CidrList.describe(
+    "Addresses checks may reach even if blocked by default, e.g. 169.254.169.254/32.",
+  ),
+  checkDenyCidrs: CidrList.describe(
+    "Addresses checks may not reach, in addition to link-local and cloud metadata.",
+  ),
+  /** False for tools that open the state without running checks. */
+  runChecks: Bool.default(true),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -37,6 +56,10 @@ const ENV: Record<keyof Settings, string> = {
   adminToken: "NINES_ADMIN_TOKEN",
   anonymousRead: "NINES_ANONYMOUS_READ",
   logLevel: "NINES_LOG_LEVEL",
+  checkConcurrency: "NINES_CHECK_CONCURRENCY",
+  checkAllowCidrs: "NINES_CHECK_ALLOW_CIDRS",
+  checkDenyCidrs: "NINES_CHECK_DENY_CIDRS",
+  runChecks: "NINES_RUN_CHECKS",
 };
 
 /** Environment first, flags over it; an invalid value stops start-up with the variable's name. */

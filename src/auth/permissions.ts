@@ -13,6 +13,10 @@ export const PERMISSIONS = {
   "config.apply": { role: "editor", read: false },
   "config.rollback": { role: "editor", read: false },
   "audit.read": { role: "viewer", read: false },
+  "check.read": { role: "viewer", read: true },
+  "check.run": { role: "responder", read: false },
+  /** Heartbeat ping URLs hold a secret: shown to those who may change the configuration. */
+  "check.secrets": { role: "editor", read: false },
   "token.read": { role: "admin", read: false },
   "token.create": { role: "admin", read: false },
   "token.revoke": { role: "admin", read: false },

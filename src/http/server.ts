@@ -10,7 +10,7 @@ import { NinesError } from "../platform/errors.js";
 import type { EventBus } from "../platform/events.js";
 import { newId } from "../platform/ids.js";
 import type { Logger } from "../platform/logger.js";
-import type { Metrics } from "../platform/metrics.js";
+import { type Metrics, renderMetrics } from "../platform/metrics.js";
 import type { AnyRoute } from "../platform/route.js";
 import { toNinesError } from "./http-errors.js";
 import { openApiDocument } from "./openapi.js";
@@ -58,6 +58,14 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
     forceCloseConnections: "idle",
   });
   app.decorateRequest("actor", null as unknown as Actor);
+  // Form posts (curl -d, Prometheus API clients) arrive as an object of their fields.
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(String(body))));
+    },
+  );
 
   const ctxOf = (request: FastifyRequest): Ctx => ({
     actor: request.actor,
@@ -170,7 +178,7 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
   });
   app.get("/metrics", { config: { access: "public" } }, async (_request, reply) => {
     reply.header("content-type", deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    return renderMetrics(deps.metrics);
   });
 
   await app.ready();

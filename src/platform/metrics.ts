@@ -1,5 +1,10 @@
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
+/** The whole /metrics page: the registry, then what domains render themselves. */
+export async function renderMetrics(metrics: Metrics): Promise<string> {
+  return [await metrics.registry.metrics(), ...metrics.exposition.map((render) => render())].join("");
+}
+
 /**
  * Nines's own metrics, in one registry per running instance (so tests can run several side by side).
  * Domains register their metrics on `registry`; /metrics exposes it.
@@ -8,6 +13,8 @@ export interface Metrics {
   registry: Registry;
   httpRequestDuration: Histogram<"method" | "route" | "status_code">;
   dbQueryDuration: Histogram<"outcome">;
+  /** Text in the exposition format that domains render themselves (one series per check, …), appended to /metrics. */
+  exposition: Array<() => string>;
 }
 
 export function createMetrics(): Metrics {
@@ -28,5 +35,5 @@ export function createMetrics(): Metrics {
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  return { registry, httpRequestDuration, dbQueryDuration };
+  return { registry, httpRequestDuration, dbQueryDuration, exposition: [] };
 }

@@ -94,6 +94,69 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface ChecksTable {
+  name: string;
+  service_name: string;
+  type: string;
+  interval_ms: number;
+  spec: string;
+  updated_at: number;
+}
+
+export interface CheckStatesTable {
+  check_name: string;
+  status: string;
+  since: number;
+  consecutive_failures: number;
+  consecutive_successes: number;
+  last_run_at: number | null;
+  last_ok: number | null;
+  last_duration_ms: number | null;
+  last_reason: string | null;
+  heartbeat_token: string | null;
+  updated_at: number;
+}
+
+export interface CheckResultsTable {
+  id: string;
+  check_name: string;
+  at: number;
+  ok: number;
+  degraded: number;
+  duration_ms: number;
+  attempts: number;
+  status_code: number | null;
+  reason: string | null;
+  /** JSON: the conditions and their outcomes. */
+  conditions: string | null;
+  /** JSON: per-phase timings in milliseconds. */
+  timings: string | null;
+}
+
+export interface CheckRollupsTable {
+  check_name: string;
+  /** "1m", "1h" or "1d". */
+  resolution: string;
+  start: number;
+  runs: number;
+  failures: number;
+  degraded: number;
+  latency_min: number | null;
+  latency_sum: number;
+  latency_max: number | null;
+  /** JSON: sparse log-bucket counts, for percentiles that survive merging. */
+  latency_histogram: string;
+}
+
+export interface CheckEventsTable {
+  id: string;
+  check_name: string;
+  at: number;
+  from_status: string;
+  to_status: string;
+  reason: string | null;
+}
+
 export interface Schema {
   teams: TeamsTable;
   users: UsersTable;
@@ -104,4 +167,9 @@ export interface Schema {
   config_revisions: ConfigRevisionsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  checks: ChecksTable;
+  check_states: CheckStatesTable;
+  check_results: CheckResultsTable;
+  check_rollups: CheckRollupsTable;
+  check_events: CheckEventsTable;
 }

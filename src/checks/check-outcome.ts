@@ -1,0 +1,77 @@
+import type { ConditionOutcome } from "./conditions/evaluate-conditions.js";
+import type { PhaseTimings, ProbeResult } from "./probes/probe-result.js";
+
+export const CHECK_STATUSES = ["pending", "up", "degraded", "down", "paused"] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+/** What one run of a check found, after retries and conditions. */
+export interface CheckOutcome {
+  check: string;
+  at: number;
+  ok: boolean;
+  degraded: boolean;
+  durationMs: number;
+  attempts: number;
+  /** One line on why the run failed or is degraded; null when it was simply good. */
+  reason: string | null;
+  statusCode: number | null;
+  conditions: ConditionOutcome[];
+  timings: PhaseTimings;
+  /** The last attempt's full result, for metrics (TLS expiry, status code); absent for heartbeats. */
+  probe?: ProbeResult;
+}
+
+export interface CheckStateValue {
+  status: CheckStatus;
+  since: number;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+}
+
+export interface Thresholds {
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+export interface StateTransition {
+  from: CheckStatus;
+  to: CheckStatus;
+  at: number;
+  reason: string | null;
+}
+
+/**
+ * Applies one run to a check's state: down after `failureThreshold` failed runs in a row, up again after
+ * `successThreshold` good ones; between up and degraded the latest good run decides at once. A new check
+ * (pending) takes the state of its first run without waiting for the thresholds.
+ */
+export function applyOutcome(
+  state: CheckStateValue,
+  outcome: Pick<CheckOutcome, "ok" | "degraded" | "at" | "reason">,
+  thresholds: Thresholds,
+): { state: CheckStateValue; transition: StateTransition | null } {
+  const consecutiveFailures = outcome.ok ? 0 : state.consecutiveFailures + 1;
+  const consecutiveSuccesses = outcome.ok ? state.consecutiveSuccesses + 1 : 0;
+  const good: CheckStatus = outcome.degraded ? "degraded" : "up";
+  let status = state.status;
+  if (state.status === "pending" || state.status === "paused") {
+    status = outcome.ok ? good : consecutiveFailures >= thresholds.failureThreshold ? "down" : "pending";
+  } else if (state.status === "down") {
+    if (outcome.ok && consecutiveSuccesses >= thresholds.successThreshold) status = good;
+  } else if (outcome.ok) {
+    status = good;
+  } else if (consecutiveFailures >= thresholds.failureThreshold) {
+    status = "down";
+  }
+  const next = {
+    status,
+    since: status === state.status ? state.since : outcome.at,
+    consecutiveFailures,
+    consecutiveSuccesses,
+  };
+  const transition =
+    status === state.status
+      ? null
+      : { from: state.status, to: status, at: outcome.at, reason: outcome.reason };
+  return { state: next, transition };
+}

@@ -1,0 +1,42 @@
+/**
+ * Latencies in log-spaced buckets (four per doubling, so a percentile read back is within about 19% of the
+ * truth), stored sparsely. Unlike a stored p95, histograms add up: minute buckets merge into hours and days.
+ */
+export type LatencyHistogram = Record<number, number>;
+
+const PER_DOUBLING = 4;
+const MAX_INDEX = 100;
+
+export function bucketOf(ms: number): number {
+  if (!(ms > 1)) return 0;
+  return Math.min(MAX_INDEX, Math.ceil(Math.log2(ms) * PER_DOUBLING));
+}
+
+export function upperBoundOf(index: number): number {
+  return 2 ** (index / PER_DOUBLING);
+}
+
+export function addLatency(histogram: LatencyHistogram, ms: number): void {
+  const index = bucketOf(ms);
+  histogram[index] = (histogram[index] ?? 0) + 1;
+}
+
+export function mergeHistograms(into: LatencyHistogram, from: LatencyHistogram): void {
+  for (const [key, count] of Object.entries(from)) into[Number(key)] = (into[Number(key)] ?? 0) + count;
+}
+
+/** The q-quantile (0 < q ≤ 1) as the upper bound of its bucket; null for an empty histogram. */
+export function quantileOf(histogram: LatencyHistogram, q: number): number | null {
+  const entries = Object.entries(histogram)
+    .map(([k, v]) => [Number(k), v] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const total = entries.reduce((sum, [, v]) => sum + v, 0);
+  if (total === 0) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (const [index, count] of entries) {
+    seen += count;
+    if (seen >= rank) return upperBoundOf(index);
+  }
+  return upperBoundOf(entries[entries.length - 1]?.[0] ?? 0);
+}
