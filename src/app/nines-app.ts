@@ -50,6 +50,8 @@ export interface NinesApp {
 export interface CreateOptions {
   clock?: Clock;
   log?: Logger;
+  /** How long listed uptimes may be reused; 30 s unless said (tests use 0). */
+  uptimeCacheTtlMs?: number;
 }
 
 /** The composition root: opens the database, migrates, wires domains to the HTTP server. */
@@ -163,7 +165,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
         return { ok: migrated, checks: { database: "ok", migrations: migrated ? "ok" : "pending" } };
       },
     },
-    allRoutes({ config, registry, checks, uptime: new UptimeCache() }),
+    allRoutes({ config, registry, checks, uptime: new UptimeCache(options.uptimeCacheTtlMs) }),
   );
 
   let closed = false;

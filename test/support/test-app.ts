@@ -15,15 +15,23 @@ export interface TestApp {
   dataDir: string;
   /** Authorization header for a token. */
   auth(token?: string): { authorization: string };
-  close(): Promise<void>;
+  /** Stops the server; with keepDatabase, the database stays for another app to open. */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 /** A real Nines on a fresh database of the given dialect, with a known admin token. */
 export async function startTestApp(
   dialect: DialectName,
-  options: { configPath?: string; clock?: Clock; anonymousRead?: boolean; listen?: boolean } = {},
+  options: {
+    configPath?: string;
+    clock?: Clock;
+    anonymousRead?: boolean;
+    listen?: boolean;
+    database?: TestDatabase;
+    uptimeCacheTtlMs?: number;
+  } = {},
 ): Promise<TestApp> {
-  const database = await newTestDatabase(dialect);
+  const database = options.database ?? (await newTestDatabase(dialect));
   const dataDir = mkdtempSync(join(tmpdir(), "nines-data-"));
   const settings = loadSettings(
     {},
@@ -36,16 +44,20 @@ export async function startTestApp(
       anonymousRead: options.anonymousRead ? "true" : undefined,
     },
   );
-  const app = await createNines(settings, { clock: options.clock, log: silentLogger });
+  const app = await createNines(settings, {
+    clock: options.clock,
+    log: silentLogger,
+    ...(options.uptimeCacheTtlMs === undefined ? {} : { uptimeCacheTtlMs: options.uptimeCacheTtlMs }),
+  });
   if (options.listen) await app.listen();
   return {
     app,
     database,
     dataDir,
     auth: (token = ADMIN_TOKEN) => ({ authorization: `Bearer ${token}` }),
-    async close() {
+    async close(closeOptions = {}) {
       await app.close();
-      await database.drop();
+      if (!closeOptions.keepDatabase) await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

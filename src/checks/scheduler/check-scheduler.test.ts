@@ -306,26 +306,29 @@ describe("CheckScheduler: runNow", () => {
   it("goes ahead of due runs waiting for a slot", async () => {
     const { scheduler, timers, starts } = setup({
       concurrency: 1,
-      work: (_key, { signal }, t) => t.sleep(1_000, signal),
+      work: (_key, { signal }, t) => t.sleep(5_000, signal),
     });
-    scheduler.sync(jobs(5, 1_000_000));
-    const blocker = scheduler.runNow("check-0");
-    const queued = scheduler.runNow("check-1");
-    expect(scheduler.stats()).toMatchObject({ inFlight: 1, queued: 1 });
-    const urgent = scheduler.runNow("check-2");
-    expect(scheduler.stats().queued).toBe(2);
-    await timers.advance(3_000);
-    await expect(Promise.all([blocker, queued, urgent])).resolves.toEqual(["ok", "ok", "ok"]);
-    expect(starts.map((start) => start.key)).toEqual(["check-0", "check-1", "check-2"]);
-
-    // Due runs wait behind a runNow request.
+    // Slow jobs are due in hours; "frequent" falls due while "blocker" holds the only slot.
+    const slow = (key: string) => job(key, 3_600_000 * 1_000, 10_000);
+    scheduler.sync([slow("blocker"), slow("manual"), job("frequent", 1_000, 10_000)]);
     scheduler.start();
-    await timers.advance(1_000_000);
-    const due = starts.length;
-    expect(due).toBeGreaterThan(3);
-    void scheduler.runNow("check-4");
-    expect(scheduler.stats().inFlight + scheduler.stats().queued).toBeGreaterThan(0);
-    await scheduler.stop();
+    const blocker = scheduler.runNow("blocker");
+    await timers.advance(1_500);
+    expect(scheduler.stats()).toMatchObject({ inFlight: 1, queued: 1 });
+    const manual = scheduler.runNow("manual");
+    expect(scheduler.stats().queued).toBe(2);
+    await timers.advance(3_500);
+    expect(starts.map((start) => start.key)).toEqual(["blocker", "manual"]);
+    await timers.advance(5_000);
+    await expect(Promise.all([blocker, manual])).resolves.toEqual(["ok", "ok"]);
+    expect(starts.map((start) => [start.key, start.manual])).toEqual([
+      ["blocker", true],
+      ["manual", true],
+      ["frequent", false],
+    ]);
+    const stopped = scheduler.stop();
+    await timers.advance(0);
+    await stopped;
   });
 
   it("reports a failed run through onError and resolves with its outcome; unknown keys are NOT_FOUND", async () => {
@@ -436,6 +439,24 @@ describe("CheckScheduler: lag and pauses", () => {
 });
 
 describe("CheckScheduler: robustness", () => {
+  it("keeps running on time after the wall clock steps back an hour", async () => {
+    const { scheduler, timers, clock, startsOf } = setup();
+    scheduler.sync([job("api", 10_000)]);
+    scheduler.start();
+    await timers.advance(20_000);
+    const before = startsOf("api").length;
+
+    timers.stepClock(-3_600_000);
+    const steppedAt = clock.now();
+    await timers.advance(25_000);
+    const after = startsOf("api").slice(before);
+    expect(after.length).toBeGreaterThanOrEqual(2);
+    expect(after[0]?.startedAt).toBeGreaterThanOrEqual(steppedAt);
+    for (const start of after)
+      expect((start.dueAt - START + 3_600_000) % 10_000).toBe(jobPhase("api", 10_000));
+    await scheduler.stop();
+  });
+
   it("keeps going when a run throws synchronously or a hook throws", async () => {
     const { scheduler, timers, starts, errors } = setup({
       work: (key) => {

@@ -13,6 +13,8 @@ import type {
 
 // Node fires longer timeouts at once; the timer then wakes early, finds nothing due and re-arms.
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+// A timer firing this much before its time means the wall clock stepped back (timers are monotonic).
+const CLOCK_STEP_TOLERANCE_MS = 1_000;
 
 const SYSTEM_TIMERS: SchedulerTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -49,7 +51,7 @@ interface Pending {
 interface Run extends HeapItem {
   readonly job: Job;
   readonly controller: AbortController;
-  readonly deadline: number;
+  deadline: number;
   readonly waiters: Waiter[];
   /** Aborted by stop() or by removal of its job: not an error, whatever the run then does. */
   cancelled: boolean;
@@ -75,7 +77,7 @@ interface Run extends HeapItem {
  *   clock: systemClock,
  *   concurrency: 500,
  *   run: async (key, { signal }) => {
- *     await recordResult(key, await runProbe(specs.get(key), { now: clock.now, signal }));
+ *     await recordResult(key, await runProbe(specFor(key), { now: systemClock.now, signal }));
  *   },
  *   onLag: (lagMs) => lagHistogram.observe(lagMs / 1000),
  *   onError: (key, error) => logger.warn({ key, err: error }, "check run failed"),
@@ -119,7 +121,7 @@ export class CheckScheduler {
     this.concurrency = options.concurrency;
   }
 
-  /** Starts running jobs at their slots. Jobs may be synced before or after. */
+  /** Starts running jobs at their slots. Jobs may be synced before or after; `runNow` works either way. */
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -179,7 +181,8 @@ export class CheckScheduler {
   /**
    * Runs a job now, outside its schedule, ahead of due runs that wait for a slot (so it waits only when all
    * slots are taken). If the job is already running, waits for that run instead of starting another.
-   * Resolves with how the run ended; rejects with NOT_FOUND for an unknown key.
+   * Resolves with how the run ended ("aborted" if the job is removed or the scheduler stops before it
+   * ends); rejects with NOT_FOUND for an unknown key.
    */
   runNow(key: string): Promise<RunOutcome> {
     const job = this.jobs.get(key);
@@ -284,6 +287,7 @@ export class CheckScheduler {
 
   /** The slot after `lastDueAt`; if that is already past (a pause, a long queue), the next slot from now. */
   private nextDue(job: Job, lastDueAt: number, now: number): number {
+    if (lastDueAt > now) return slotAtOrAfter(job.phase, job.intervalMs, now); // the clock stepped back
     const next = lastDueAt + job.intervalMs;
     return next > now
       ? slotAtOrAfter(job.phase, job.intervalMs, next)
@@ -305,11 +309,13 @@ export class CheckScheduler {
   }
 
   private readonly onTimer = (): void => {
+    const expectedAt = this.timerAt;
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     this.busy = true;
     try {
       const now = this.clock.now();
+      if (now < expectedAt - CLOCK_STEP_TOLERANCE_MS) this.rebase(now);
       // Timeouts first: they free slots for the runs that are due.
       for (
         let run = this.deadlines.peek();
@@ -337,6 +343,17 @@ export class CheckScheduler {
     }
     this.arm();
   };
+
+  /** After the wall clock stepped back, due times and deadlines ahead by the step would stall every job. */
+  private rebase(now: number): void {
+    const jobs = this.due.values();
+    this.due.clear();
+    for (const job of jobs) this.schedule(job, now);
+    for (const run of this.deadlines.values()) {
+      run.deadline = Math.min(run.deadline, now + run.job.timeoutMs);
+      this.deadlines.update(run);
+    }
+  }
 
   private fallDue(job: Job, now: number): void {
     if (job.run !== undefined || job.pending !== undefined) {

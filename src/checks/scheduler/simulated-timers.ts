@@ -6,7 +6,7 @@ class SimulatedTimer implements HeapItem {
   heapIndex = -1;
 
   constructor(
-    readonly at: number,
+    public at: number,
     readonly sequence: number,
     readonly callback: () => void,
   ) {}
@@ -60,6 +60,16 @@ export class SimulatedTimers implements SchedulerTimers {
       await settlePromises();
     }
     if (this.clock.now() < target) this.clock.set(target);
+  }
+
+  /**
+   * Steps the wall clock by `ms` (negative: back) without moving the timers, as an NTP step does: each
+   * pending timer still fires after the delay it was set with.
+   */
+  stepClock(ms: number): void {
+    this.clock.advance(ms);
+    // The same shift for every timer keeps the heap in order.
+    for (const timer of this.queue.values()) timer.at += ms;
   }
 
   /** Resolves after `ms` of simulated time; for runs that take time. */
