@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
@@ -39,7 +39,7 @@ describe("the nines command against a running server", () => {
 
   it("validates locally: exit 0 when valid, 2 with file:line:column lines when not", async () => {
     const ok = await runNines(["validate", EXAMPLES]);
-    expect(ok).toMatchObject({ code: 0, stdout: `${EXAMPLES}: valid, 7 objects\n` });
+    expect(ok).toMatchObject({ code: 0, stdout: `${EXAMPLES}: valid, 9 objects\n` });
     const bad = join(work, "bad.yaml");
     writeFileSync(
       bad,
@@ -66,7 +66,7 @@ describe("the nines command against a running server", () => {
     expect(diff).toMatchObject({
       code: 1,
       stdout:
-        "~ Service postgres (update)\n    spec.tier: 1 → 2\n0 to create, 1 to change, 0 to delete, 6 unchanged\n",
+        "~ Service postgres (update)\n    spec.tier: 1 → 2\n0 to create, 1 to change, 0 to delete, 8 unchanged\n",
     });
     const apply = await runNines(["apply", dir], env);
     expect(apply.code).toBe(0);
@@ -140,6 +140,42 @@ describe("the nines command against a running server", () => {
     const unknown = await runNines(["frobnicate"], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it("lists checks and runs one now, printing its conditions and exiting 1 when it fails", async () => {
+    const list = await runNines(["checks"], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^NAME\s+SERVICE\s+TYPE\s+EVERY\s+STATUS/);
+    expect(list.stdout).toMatch(/nightly-backup\s+postgres\s+heartbeat\s+0 3 \* \* \*\s+pending/);
+    const dir = join(work, "with-failing-check");
+    cpSync(EXAMPLES, dir, { recursive: true });
+    writeFileSync(
+      join(dir, "failing.yaml"),
+      `apiVersion: nines/v1\nkind: Check\nmetadata: { name: nines-api }\nspec:\n  service: checkout\n  interval: 1h\n  timeout: 1s\n  retries: 1\n  probe: { type: http, url: "http://127.0.0.1:${await unusedPort()}/healthz" }\n  conditions: ["[STATUS] == 200"]\n`,
+    );
+    rmSync(join(dir, "checks.yaml"));
+    writeFileSync(
+      join(dir, "heartbeat.yaml"),
+      readFileSync(join(EXAMPLES, "checks.yaml"), "utf8").split("---")[1] ?? "",
+    );
+    expect((await runNines(["apply", dir], env)).code).toBe(0);
+    let run = await runNines(["check", "run", "nines-api"], env);
+    for (let i = 0; i < 20 && run.code === 4; i++) run = await runNines(["check", "run", "nines-api"], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /^nines-api: FAILED in [\d.]+ms after 2 attempts\n {2}reason: connection refused\n {2}✗ \[STATUS\] == 200 {2}\(actual: \(none: connection refused\)\)/,
+    );
+    const history = await runNines(["check", "history", "nines-api", "-o", "json"], env);
+    expect(JSON.parse(history.stdout).results[0]).toMatchObject({
+      ok: false,
+      reason: "connection refused",
+      attempts: 2,
+    });
+    const heartbeat = await runNines(["check", "run", "nightly-backup"], env);
+    expect(heartbeat).toMatchObject({
+      code: 2,
+      stderr: 'nines: INVALID_INPUT: Check "nightly-backup" is a heartbeat: it runs when its job pings it.\n',
+    });
   });
 
   it("prints the JSON Schema of every kind", async () => {

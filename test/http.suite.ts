@@ -206,7 +206,7 @@ export function runHttpSuite({ dialect }: { dialect: DialectName }): void {
       });
       const planned = ApplyResultSchema.parse(plan.json());
       expect(planned.applied).toBe(false);
-      expect(planned.plan?.changes.filter((c) => c.action === "delete")).toHaveLength(7);
+      expect(planned.plan?.changes.filter((c) => c.action === "delete")).toHaveLength(9);
 
       const bad = await inject({
         method: "POST",

@@ -99,7 +99,7 @@ describe("the Check kind", () => {
     const result = service.validate([
       {
         path: "x.yaml",
-        content: PREFIX.replace("service: api", "service: apx") + "  heartbeat: { period: 1h }\n",
+        content: `${PREFIX.replace("service: api", "service: apx")}  heartbeat: { period: 1h }\n`,
       },
     ]);
     expect(result.problems.map(formatProblem)).toEqual([

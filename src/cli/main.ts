@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ninesVersion } from "../app/version.js";
 import { isNinesError } from "../platform/errors.js";
 import { registerAuditCommands, registerCatalogCommands, registerTokenCommands } from "./admin-commands.js";
+import { registerCheckCommands } from "./check-commands.js";
 import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
 import { NinesClient } from "./client.js";
 import { registerConfigCommands } from "./config-commands.js";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program, globals);
   registerAuditCommands(program, globals);
   registerCatalogCommands(program, globals);
+  registerCheckCommands(program, globals);
   registerPromqlCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
