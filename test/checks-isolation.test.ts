@@ -44,6 +44,8 @@ describe("one misbehaving target", () => {
     yaml += check("garbage", `http://127.0.0.1:${garbagePort}/`);
     yaml += check("endless", `http://127.0.0.1:${endlessPort}/`);
     for (let i = 0; i < 30; i++) yaml += check(`healthy-${i}`, `http://127.0.0.1:${healthyPort}/${i}`);
+    // Cloud metadata: refused after resolution, before any packet is sent.
+    yaml += check("metadata", "http://169.254.169.254/latest/meta-data/");
     const dir = mkdtempSync(join(tmpdir(), "nines-isolation-"));
     writeFileSync(join(dir, "checks.yaml"), yaml);
     t = await startTestApp("sqlite", { configPath: dir, uptimeCacheTtlMs: 0 });
@@ -51,6 +53,50 @@ describe("one misbehaving target", () => {
   afterAll(async () => {
     await t?.close();
     for (const s of servers) s.close();
+  });
+
+  it("deletes raw results and rollups past their retention and keeps the rest", async () => {
+    const db = t.app.database.db;
+    const old = Date.now() - 8 * 86_400_000;
+    await db
+      .insertInto("check_results")
+      .values({
+        id: "old-result",
+        check_name: "healthy-0",
+        at: old,
+        ok: 1,
+        degraded: 0,
+        duration_ms: 1,
+        attempts: 1,
+        status_code: 200,
+        reason: null,
+        conditions: null,
+        timings: null,
+      })
+      .execute();
+    const rollup = {
+      check_name: "healthy-0",
+      runs: 1,
+      failures: 0,
+      degraded: 0,
+      latency_min: 1,
+      latency_sum: 1,
+      latency_max: 1,
+      latency_histogram: "{}",
+    };
+    await db
+      .insertInto("check_rollups")
+      .values([
+        { ...rollup, resolution: "1m", start: old },
+        { ...rollup, resolution: "1d", start: old },
+      ])
+      .execute();
+    await t.app.checks.applyRetention();
+    expect(
+      await db.selectFrom("check_results").select("id").where("id", "=", "old-result").execute(),
+    ).toEqual([]);
+    const kept = await db.selectFrom("check_rollups").select("resolution").where("start", "=", old).execute();
+    expect(kept.map((r) => r.resolution)).toEqual(["1d"]);
   });
 
   it("fails with a reason and never delays the other checks", async () => {
@@ -64,6 +110,7 @@ describe("one misbehaving target", () => {
     expect(await reasons("hangs")).toMatch(/^timeout after 700 ms/);
     expect(await reasons("garbage")).toMatch(/parse|protocol|HTTP|response/i);
     expect(await reasons("endless")).toMatch(/body exceeded 1048576 bytes/);
+    expect(await reasons("metadata")).toMatch(/address 169\.254\.169\.254 is blocked/);
     expect(t.app.checks.schedulerStats().inFlight).toBeLessThanOrEqual(3);
     expect((await t.app.server.inject({ url: "/healthz" })).statusCode).toBe(200);
   });
