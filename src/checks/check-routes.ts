@@ -26,6 +26,12 @@ const Page = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const RunResult = CheckResultView.omit({ id: true });
+
+const pageInput = (name: string, query: z.infer<typeof Page>) => ({
+  name,
+  before: query.before ? Date.parse(query.before) : undefined,
+  limit: query.limit,
+});
 const PingBody = z.union([z.string(), z.record(z.string(), z.unknown()), z.undefined()]);
 
 export function checkRoutes(runtime: ChecksRuntime, uptime: UptimeCache): AnyRoute[] {
@@ -84,14 +90,7 @@ export function checkRoutes(runtime: ChecksRuntime, uptime: UptimeCache): AnyRou
       query: Page,
       response: z.object({ results: z.array(CheckResultView) }),
       handler: async ({ ctx, params, query }) => ({
-        results: await listCheckResults({
-          ctx,
-          input: {
-            name: params.name,
-            before: query.before ? Date.parse(query.before) : undefined,
-            limit: query.limit,
-          },
-        }),
+        results: await listCheckResults({ ctx, input: pageInput(params.name, query) }),
       }),
     }),
     defineRoute({
@@ -103,14 +102,7 @@ export function checkRoutes(runtime: ChecksRuntime, uptime: UptimeCache): AnyRou
       query: Page,
       response: z.object({ events: z.array(CheckEventView) }),
       handler: async ({ ctx, params, query }) => ({
-        events: await listCheckEvents({
-          ctx,
-          input: {
-            name: params.name,
-            before: query.before ? Date.parse(query.before) : undefined,
-            limit: query.limit,
-          },
-        }),
+        events: await listCheckEvents({ ctx, input: pageInput(params.name, query) }),
       }),
     }),
     defineRoute({

@@ -76,28 +76,22 @@ export interface RunOptions {
 /** Runs a probe check once: up to 1 + retries attempts, then its conditions and degraded rule. */
 export async function runCheck(check: PreparedCheck, options: RunOptions): Promise<CheckOutcome> {
   const at = options.now();
-  const base = { check: check.name, at, statusCode: null, conditions: [], timings: {} };
-  if (!check.probe) {
-    return {
-      ...base,
-      ok: false,
-      degraded: false,
-      durationMs: 0,
-      attempts: 0,
-      reason: "a heartbeat is not run; it is pinged",
-    };
-  }
+  const notRun = (reason: string): CheckOutcome => ({
+    check: check.name,
+    at,
+    ok: false,
+    degraded: false,
+    durationMs: 0,
+    attempts: 0,
+    reason,
+    statusCode: null,
+    conditions: [],
+    timings: {},
+  });
+  if (!check.probe) return notRun("a heartbeat is not run; it is pinged");
   const resolved = resolveSecrets(check.probe, options.env ?? process.env);
-  if ("missing" in resolved) {
-    return {
-      ...base,
-      ok: false,
-      degraded: false,
-      durationMs: 0,
-      attempts: 0,
-      reason: `environment variable ${resolved.missing} is not set on the server`,
-    };
-  }
+  if ("missing" in resolved)
+    return notRun(`environment variable ${resolved.missing} is not set on the server`);
   let result: ProbeResult | undefined;
   let conditions: CheckOutcome["conditions"] = [];
   let attempts = 0;
