@@ -106,7 +106,13 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
     it("runs each kind of check, judges it by its conditions and thresholds, and lists state and uptime", async () => {
       await expect.poll(() => statusOf("web"), { timeout: 8000 }).toBe("up");
       await expect.poll(() => statusOf("closed-port"), { timeout: 8000 }).toBe("down");
-      const { checks } = await get("/api/v1/checks");
+      const { checks, next } = await get("/api/v1/checks");
+      expect(next).toBeNull();
+      const first = await get("/api/v1/checks?limit=2");
+      expect(first.checks.map((c: { name: string }) => c.name)).toEqual(["closed-port", "cron-job"]);
+      expect(first.next).toBe("cron-job");
+      const second = await get(`/api/v1/checks?limit=2&after=${first.next}`);
+      expect(second).toMatchObject({ checks: [{ name: "web" }], next: null });
       const web = checks.find((c: { name: string }) => c.name === "web");
       expect(web).toMatchObject({
         service: "api",
@@ -117,9 +123,13 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
       });
       await expect
         .poll(
-          async () =>
-            (await get("/api/v1/checks")).checks.find((c: { name: string }) => c.name === "closed-port")
-              .uptime["24h"].runs,
+          async () => {
+            // Rollups (and so uptime) are written every tenth flush; make this one write them.
+            await t.app.checks.recorder.flush({ rollups: true });
+            return (await get("/api/v1/checks")).checks.find(
+              (c: { name: string }) => c.name === "closed-port",
+            ).uptime["24h"].runs;
+          },
           { timeout: 8000 },
         )
         .toBeGreaterThan(0);
@@ -170,6 +180,7 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
       expect(page2.length).toBeGreaterThan(0);
       expect(Date.parse(page2[0].at)).toBeLessThan(Date.parse(page1[1].at));
 
+      await t.app.checks.recorder.flush({ rollups: true });
       const rollups = (await get("/api/v1/checks/web/rollups?resolution=1m")).rollups;
       expect(rollups.length).toBeGreaterThan(0);
       const total = rollups.reduce((n: number, r: { runs: number }) => n + r.runs, 0);
@@ -292,7 +303,7 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
     });
 
     it("resumes state and history after a restart", async () => {
-      await t.app.checks.recorder.flush();
+      await t.app.checks.recorder.flush({ rollups: true });
       const before = await get("/api/v1/checks/web");
       const runsBefore = (await get("/api/v1/checks/web/rollups?resolution=1d")).rollups[0].runs;
       await t.close({ keepDatabase: true });
@@ -300,9 +311,13 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
       const after = await get("/api/v1/checks/web");
       expect(after).toMatchObject({ status: before.status, since: before.since });
       await expect
-        .poll(async () => (await get("/api/v1/checks/web/rollups?resolution=1d")).rollups[0].runs, {
-          timeout: 8000,
-        })
+        .poll(
+          async () => {
+            await t.app.checks.recorder.flush({ rollups: true });
+            return (await get("/api/v1/checks/web/rollups?resolution=1d")).rollups[0].runs;
+          },
+          { timeout: 8000 },
+        )
         .toBeGreaterThan(runsBefore);
     });
   });

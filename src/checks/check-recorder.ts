@@ -67,6 +67,7 @@ export class CheckRecorder {
   private readonly rollups = new Map<string, OpenRollup>();
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private flushes = 0;
 
   constructor(
     private readonly deps: {
@@ -75,6 +76,8 @@ export class CheckRecorder {
       log: Log;
       events: EventBus;
       flushIntervalMs?: number;
+      /** Rollups are written every this many flushes (and at stop): three rows per check per write add up. */
+      rollupEveryFlushes?: number;
     },
   ) {}
 
@@ -108,7 +111,7 @@ export class CheckRecorder {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.flush();
+    await this.flush({ rollups: true });
   }
 
   state(check: string): LiveState {
@@ -202,19 +205,21 @@ export class CheckRecorder {
   }
 
   /** Writes everything recorded since the last flush in one transaction; flushes never overlap. */
-  flush(): Promise<void> {
+  flush(options: { rollups?: boolean } = {}): Promise<void> {
+    const withRollups =
+      options.rollups === true || this.flushes++ % (this.deps.rollupEveryFlushes ?? 10) === 0;
     this.flushing = this.flushing.then(
-      () => this.flushOnce(),
-      () => this.flushOnce(),
+      () => this.flushOnce(withRollups),
+      () => this.flushOnce(withRollups),
     );
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
+  private async flushOnce(withRollups: boolean): Promise<void> {
     const results = this.results;
     const events = this.events;
     const stateNames = [...this.dirtyStates];
-    const openRollups = [...this.rollups.values()].filter((r) => r.dirty);
+    const openRollups = withRollups ? [...this.rollups.values()].filter((r) => r.dirty) : [];
     if (results.length === 0 && events.length === 0 && stateNames.length === 0 && openRollups.length === 0)
       return;
     this.results = [];

@@ -278,6 +278,8 @@ export class ChecksRuntime {
       ...(this.options.env ? { env: this.options.env } : {}),
     });
     this.accept(entry, outcome);
+    // Whoever asked for this run will look at the history next; store it now rather than within a second.
+    await this.recorder.flush();
     return outcome;
   }
 

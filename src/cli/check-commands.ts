@@ -31,8 +31,21 @@ export function registerCheckCommands(program: Command, globals: Globals): void 
     .option("--service <name>", "only this service's")
     .action(async (options: { service?: string }) => {
       const { client, output } = globals();
-      const query = options.service ? `?service=${encodeURIComponent(options.service)}` : "";
-      const { checks } = await client.request<{ checks: CheckSummary[] }>("GET", `/api/v1/checks${query}`);
+      const checks: CheckSummary[] = [];
+      let after: string | null = null;
+      do {
+        const params = new URLSearchParams({
+          limit: "1000",
+          ...(options.service ? { service: options.service } : {}),
+          ...(after ? { after } : {}),
+        });
+        const page: { checks: CheckSummary[]; next: string | null } = await client.request(
+          "GET",
+          `/api/v1/checks?${params}`,
+        );
+        checks.push(...page.checks);
+        after = page.next;
+      } while (after !== null);
       print(
         output,
         checks,

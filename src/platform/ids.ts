@@ -13,10 +13,21 @@ export function newId(nowMs: number): string {
     time = CROCKFORD.charAt(t % 32) + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
   let random = "";
-  for (let i = 0; i < 16; i++) random += CROCKFORD.charAt((bytes[i] ?? 0) % 32);
+  for (let i = 0; i < 16; i++) random += CROCKFORD.charAt(nextRandomByte() % 32);
   return time + random;
+}
+
+// Ids are made thousands of times a second (one per check result); one call into the CSPRNG per 4 KiB of
+// randomness instead of one per id takes them off the profile.
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+function nextRandomByte(): number {
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  return pool[poolOffset++] ?? 0;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {

@@ -86,22 +86,34 @@ export function createAddressPolicy(spec: Partial<AddressPolicySpec> = {}): Addr
     (a, b) => b.prefix - a.prefix || (a.action === "allow" ? -1 : 1) - (b.action === "allow" ? -1 : 1),
   );
 
+  // Checks reach the same few addresses over and over; BlockList.check builds an object per call, so each
+  // address is judged once. The cache is bounded; past the bound it starts again.
+  const verdicts = new Map<string, AddressDecision>();
+  const judge = (ip: string): AddressDecision => {
+    const address = unwrapMappedIPv4(ip);
+    const family = isIP(address);
+    if (family === 0) throw new Error(`not an IP address: ${ip}`);
+    const type = family === 4 ? "ipv4" : "ipv6";
+    for (const rule of rules) {
+      if (!rule.list.check(address, type)) continue;
+      if (rule.action === "allow") return { allowed: true };
+      return {
+        allowed: false,
+        reason: `address ${ip} is blocked by the target policy`,
+        rule: { cidr: rule.cidr, why: rule.why },
+      };
+    }
+    return { allowed: true };
+  };
   return {
     check(ip) {
-      const address = unwrapMappedIPv4(ip);
-      const family = isIP(address);
-      if (family === 0) throw new Error(`not an IP address: ${ip}`);
-      const type = family === 4 ? "ipv4" : "ipv6";
-      for (const rule of rules) {
-        if (!rule.list.check(address, type)) continue;
-        if (rule.action === "allow") return { allowed: true };
-        return {
-          allowed: false,
-          reason: `address ${ip} is blocked by the target policy`,
-          rule: { cidr: rule.cidr, why: rule.why },
-        };
+      let verdict = verdicts.get(ip);
+      if (verdict === undefined) {
+        verdict = judge(ip);
+        if (verdicts.size >= 10_000) verdicts.clear();
+        verdicts.set(ip, verdict);
       }
-      return { allowed: true };
+      return verdict;
     },
   };
 }
