@@ -306,10 +306,6 @@ export class ChecksRuntime {
     return { check: name };
   }
 
-  heartbeatToken(name: string): string | null {
-    return this.loaded.get(name)?.heartbeatToken ?? null;
-  }
-
   isKnown(name: string): boolean {
     return this.loaded.has(name);
   }
