@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer as createHttpServer } from "node:http";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildServer } from "../src/http/server.js";
@@ -123,6 +124,44 @@ describe("the server process", () => {
     expect(stderr).toContain(
       'zz.yaml:4:20: error: Service "x" refers to Team "nobody", which is not defined.',
     );
+  });
+
+  it("runs probes on a worker thread in the compiled server", async () => {
+    const target = createHttpServer((_req, res) => res.end("ok"));
+    await new Promise<void>((done) => target.listen(0, "127.0.0.1", done));
+    const address = target.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const dir = mkdtempSync(join(tmpdir(), "nines-proc-"));
+    cpSync(EXAMPLES, join(dir, "config"), { recursive: true });
+    writeFileSync(
+      join(dir, "config", "probe.yaml"),
+      `apiVersion: nines/v1\nkind: Check\nmetadata: { name: local }\nspec:\n  service: checkout\n  interval: 1s\n  timeout: 500ms\n  probe: { type: http, url: "http://127.0.0.1:${port}/" }\n  conditions: ['[BODY] == ok']\n`,
+    );
+    const token = "nines_worker-test-token-0123456789";
+    const server = await startServer(dir, { NINES_ADMIN_TOKEN: token, NINES_CHECK_WORKERS: "1" });
+    try {
+      expect(server.stdout()).toContain('"workers":1,"msg":"probes run on worker threads"');
+      const status = async () =>
+        (
+          (await (
+            await fetch(`${server.url}/api/v1/checks/local`, {
+              headers: { authorization: `Bearer ${token}` },
+            })
+          ).json()) as { status: string }
+        ).status;
+      await expect.poll(status, { timeout: 8000 }).toBe("up");
+      const run = await fetch(`${server.url}/api/v1/checks/local/run`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(await run.json()).toMatchObject({
+        ok: true,
+        conditions: [{ condition: "[BODY] == ok", ok: true, actual: "ok" }],
+      });
+    } finally {
+      server.child.kill("SIGKILL");
+      target.close();
+    }
   });
 
   it("uses NINES_ADMIN_TOKEN instead of writing a token file", async () => {

@@ -3,7 +3,15 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { ensureBootstrapAdmin } from "../auth/index.js";
-import { ChecksRuntime, createAddressPolicy, DEFAULT_RETENTION, UptimeCache } from "../checks/index.js";
+import {
+  ChecksRuntime,
+  createAddressPolicy,
+  DEFAULT_RETENTION,
+  inProcessExecutor,
+  UptimeCache,
+  workerExecutor,
+  workersAvailable,
+} from "../checks/index.js";
 import {
   type ApplyResult,
   ConfigService,
@@ -124,9 +132,9 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   if (startup?.applied)
     log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
 
-  let addressPolicy: ReturnType<typeof createAddressPolicy>;
+  const addressPolicy = { allow: settings.checkAllowCidrs, deny: settings.checkDenyCidrs };
   try {
-    addressPolicy = createAddressPolicy({ allow: settings.checkAllowCidrs, deny: settings.checkDenyCidrs });
+    createAddressPolicy(addressPolicy);
   } catch (error) {
     await database.db.destroy();
     throw new NinesError(
@@ -134,17 +142,32 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       `NINES_CHECK_ALLOW_CIDRS / NINES_CHECK_DENY_CIDRS: ${(error as Error).message.split(":")[0]}`,
     );
   }
+  // Worker threads need the compiled worker and the real clock; tests with a simulated clock probe in-process.
+  const useWorkers = settings.checkWorkers > 0 && clock === systemClock && workersAvailable();
+  const executor = useWorkers
+    ? workerExecutor({
+        workers: settings.checkWorkers,
+        addressPolicy,
+        onWorkerError: (error) => log.error({ err: error }, "a probe worker failed; starting a new one"),
+      })
+    : inProcessExecutor({ now: () => clock.now(), addressPolicy });
   const checks = new ChecksRuntime({
     db: database.db,
     clock,
     log,
     events,
     metrics,
-    addressPolicy,
+    executor,
     concurrency: settings.checkConcurrency,
     retention: DEFAULT_RETENTION,
   });
-  if (settings.runChecks) await checks.start();
+  if (settings.runChecks) {
+    await checks.start();
+    log.info(
+      { workers: useWorkers ? settings.checkWorkers : 0 },
+      useWorkers ? "probes run on worker threads" : "probes run on the main thread",
+    );
+  } else await executor.close();
   const server = await buildServer(
     {
       db: database.db,

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { NinesError } from "../platform/errors.js";
@@ -36,6 +37,13 @@ export const Settings = z.object({
   anonymousRead: Bool.default(false),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   checkConcurrency: z.coerce.number().int().min(1).max(100_000).default(2000),
+  checkWorkers: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(Math.max(0, Math.min(4, availableParallelism() - 1)))
+    .describe("Threads that run probes beside the main thread; 0 runs them on the main thread."),
   checkAllowCidrs: CidrList.describe(
     "Addresses checks may reach even if blocked by default, e.g. 169.254.169.254/32.",
   ),
@@ -57,6 +65,7 @@ const ENV: Record<keyof Settings, string> = {
   anonymousRead: "NINES_ANONYMOUS_READ",
   logLevel: "NINES_LOG_LEVEL",
   checkConcurrency: "NINES_CHECK_CONCURRENCY",
+  checkWorkers: "NINES_CHECK_WORKERS",
   checkAllowCidrs: "NINES_CHECK_ALLOW_CIDRS",
   checkDenyCidrs: "NINES_CHECK_DENY_CIDRS",
   runChecks: "NINES_RUN_CHECKS",

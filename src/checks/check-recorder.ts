@@ -44,6 +44,8 @@ export interface LiveState extends CheckStateValue {
 
 interface OpenRollup {
   check: string;
+  /** A stable number from the check's name, to spread rollup writes over flushes. */
+  share: number;
   resolution: Resolution;
   start: number;
   rollup: Rollup;
@@ -195,7 +197,15 @@ export class CheckRecorder {
       const key = `${outcome.check}|${resolution}|${start}`;
       let open = this.rollups.get(key);
       if (!open) {
-        open = { check: outcome.check, resolution, start, rollup: emptyRollup(), loaded: false, dirty: true };
+        open = {
+          check: outcome.check,
+          share: shareOf(outcome.check),
+          resolution,
+          start,
+          rollup: emptyRollup(),
+          loaded: false,
+          dirty: true,
+        };
         this.rollups.set(key, open);
       }
       addRun(open.rollup, outcome, outcome.ok);
@@ -206,20 +216,23 @@ export class CheckRecorder {
 
   /** Writes everything recorded since the last flush in one transaction; flushes never overlap. */
   flush(options: { rollups?: boolean } = {}): Promise<void> {
-    const withRollups =
-      options.rollups === true || this.flushes++ % (this.deps.rollupEveryFlushes ?? 10) === 0;
+    // Each flush writes the rollups of one tenth of the checks (by a hash of the name), so every rollup is
+    // stored every ten flushes without one flush having to write them all at once.
+    const every = this.deps.rollupEveryFlushes ?? 10;
+    const share = this.flushes++ % every;
+    const pick = options.rollups === true ? () => true : (r: OpenRollup) => r.share % every === share;
     this.flushing = this.flushing.then(
-      () => this.flushOnce(withRollups),
-      () => this.flushOnce(withRollups),
+      () => this.flushOnce(pick),
+      () => this.flushOnce(pick),
     );
     return this.flushing;
   }
 
-  private async flushOnce(withRollups: boolean): Promise<void> {
+  private async flushOnce(pick: (r: OpenRollup) => boolean): Promise<void> {
     const results = this.results;
     const events = this.events;
     const stateNames = [...this.dirtyStates];
-    const openRollups = withRollups ? [...this.rollups.values()].filter((r) => r.dirty) : [];
+    const openRollups = [...this.rollups.values()].filter((r) => r.dirty && pick(r));
     if (results.length === 0 && events.length === 0 && stateNames.length === 0 && openRollups.length === 0)
       return;
     this.results = [];
@@ -345,6 +358,12 @@ export class CheckRecorder {
       if (!open.dirty && open.start + RESOLUTIONS[open.resolution] < now - 60_000) this.rollups.delete(key);
     }
   }
+}
+
+function shareOf(name: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
+  return hash >>> 0;
 }
 
 function pendingState(at: number): LiveState {

@@ -11,9 +11,9 @@ import { type CheckSnapshot, renderCheckMetrics } from "./check-metrics.js";
 import type { CheckOutcome } from "./check-outcome.js";
 import { CheckRecorder } from "./check-recorder.js";
 import { followingDeadline, nextDeadline } from "./heartbeat-deadline.js";
-import type { AddressPolicy } from "./probes/address-policy.js";
+import type { ProbeExecutor } from "./probe-executor.js";
 import type { ProbeResult } from "./probes/probe-result.js";
-import { type PreparedCheck, prepareCheck, runCheck } from "./run-check.js";
+import { type PreparedCheck, prepareCheck } from "./run-check.js";
 import { CheckScheduler } from "./scheduler/index.js";
 
 export interface ChecksRuntimeOptions {
@@ -22,11 +22,11 @@ export interface ChecksRuntimeOptions {
   log: Log;
   events: EventBus;
   metrics: Metrics;
-  addressPolicy: AddressPolicy;
+  /** Where probes run: on this thread or on worker threads. */
+  executor: ProbeExecutor;
   /** Most check runs in flight at once. */
   concurrency: number;
   retention: Retention;
-  env?: NodeJS.ProcessEnv;
   /** How often buffered results are written; 1 s unless said. */
   flushIntervalMs?: number;
 }
@@ -143,6 +143,7 @@ export class ChecksRuntime {
     this.unsubscribe?.();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.scheduler.stop();
+    await this.options.executor.close();
     await this.recorder.stop();
   }
 
@@ -201,6 +202,11 @@ export class ChecksRuntime {
       this.loaded.delete(name);
       this.recorder.forget(name);
     }
+    this.options.executor.sync(
+      [...this.loaded.values()]
+        .filter((l) => l.check.probe !== null)
+        .map((l) => ({ name: l.check.name, spec: l.check.spec })),
+    );
     this.scheduler.sync(
       [...this.loaded.values()]
         .filter((l) => !l.paused)
@@ -220,13 +226,8 @@ export class ChecksRuntime {
     const entry = this.loaded.get(name);
     if (!entry) return;
     if (entry.check.probe) {
-      const outcome = await runCheck(entry.check, {
-        now: () => this.options.clock.now(),
-        signal,
-        addressPolicy: this.options.addressPolicy,
-        ...(this.options.env ? { env: this.options.env } : {}),
-      });
-      if (signal.aborted && !this.loaded.has(name)) return;
+      const outcome = await this.options.executor.run(name, signal);
+      if (!outcome || (signal.aborted && !this.loaded.has(name))) return;
       this.accept(entry, outcome);
       return;
     }
@@ -272,11 +273,8 @@ export class ChecksRuntime {
   async runNow(name: string): Promise<CheckOutcome | null> {
     const entry = this.loaded.get(name);
     if (!entry?.check.probe) return null;
-    const outcome = await runCheck(entry.check, {
-      now: () => this.options.clock.now(),
-      addressPolicy: this.options.addressPolicy,
-      ...(this.options.env ? { env: this.options.env } : {}),
-    });
+    const outcome = await this.options.executor.run(name);
+    if (!outcome) return null;
     this.accept(entry, outcome);
     // Whoever asked for this run will look at the history next; store it now rather than within a second.
     await this.recorder.flush();

@@ -1,0 +1,149 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { CheckSpec } from "./check-kind.js";
+import type { CheckOutcome } from "./check-outcome.js";
+import type { AddressPolicySpec } from "./probes/address-policy.js";
+import { createAddressPolicy } from "./probes/address-policy.js";
+import { type PreparedCheck, prepareCheck, runCheck } from "./run-check.js";
+
+/** Runs probe checks by name; the runtime does not care whether on its own thread or on workers. */
+export interface ProbeExecutor {
+  /** The probe checks that exist now, by name. */
+  sync(checks: ReadonlyArray<{ name: string; spec: CheckSpec }>): void;
+  run(name: string, signal?: AbortSignal): Promise<CheckOutcome | null>;
+  close(): Promise<void>;
+}
+
+export interface ExecutorOptions {
+  now: () => number;
+  addressPolicy: Partial<AddressPolicySpec>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Probes on the caller's thread: for tests with a simulated clock, and machines with one core. */
+export function inProcessExecutor(options: ExecutorOptions): ProbeExecutor {
+  const policy = createAddressPolicy(options.addressPolicy);
+  let checks = new Map<string, PreparedCheck>();
+  return {
+    sync(list) {
+      checks = new Map(list.map((c) => [c.name, prepareCheck(c.name, c.spec)]));
+    },
+    async run(name, signal) {
+      const check = checks.get(name);
+      if (!check) return null;
+      return runCheck(check, {
+        now: options.now,
+        addressPolicy: policy,
+        ...(signal ? { signal } : {}),
+        ...(options.env ? { env: options.env } : {}),
+      });
+    },
+    async close() {},
+  };
+}
+
+type ToWorker =
+  | { type: "sync"; checks: Array<{ name: string; spec: CheckSpec }> }
+  | { type: "run"; id: number; name: string }
+  | { type: "abort"; id: number };
+export type FromWorker =
+  | { type: "done"; id: number; outcome: CheckOutcome | null }
+  | { type: "failed"; id: number; message: string };
+
+const WORKER_FILE = new URL("./probe-worker.js", import.meta.url);
+
+/** Whether the compiled worker exists next to this module (it does in dist/, not when tests run the sources). */
+export function workersAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER_FILE));
+}
+
+interface Pending {
+  resolve(outcome: CheckOutcome | null): void;
+  reject(error: Error): void;
+  worker: WorkerSlot;
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  inFlight: number;
+}
+
+/**
+ * Probes on worker threads, so the main thread only schedules, records and answers the API: connect, TLS
+ * and HTTP parsing of thousands of runs a second then use the other cores. Each run goes to the worker with
+ * the fewest in flight; a worker that dies fails its runs (the scheduler reports them) and is replaced.
+ */
+export function workerExecutor(options: {
+  workers: number;
+  addressPolicy: Partial<AddressPolicySpec>;
+  onWorkerError(error: unknown): void;
+}): ProbeExecutor {
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let lastSync: ToWorker = { type: "sync", checks: [] };
+  let closing = false;
+  const slots: WorkerSlot[] = [];
+
+  const spawn = (): WorkerSlot => {
+    const worker = new Worker(WORKER_FILE, { workerData: { addressPolicy: options.addressPolicy } });
+    const slot: WorkerSlot = { worker, inFlight: 0 };
+    worker.on("message", (message: FromWorker) => {
+      const entry = pending.get(message.id);
+      if (!entry) return;
+      pending.delete(message.id);
+      entry.worker.inFlight--;
+      if (message.type === "done") entry.resolve(message.outcome);
+      else entry.reject(new Error(message.message));
+    });
+    const replace = (error: unknown) => {
+      if (closing) return;
+      options.onWorkerError(error);
+      for (const [id, entry] of pending) {
+        if (entry.worker !== slot) continue;
+        pending.delete(id);
+        entry.reject(new Error("the probe worker stopped during the run"));
+      }
+      const index = slots.indexOf(slot);
+      if (index >= 0) slots[index] = spawn();
+    };
+    worker.on("error", replace);
+    worker.on("exit", (code) => {
+      if (code !== 0 || !closing) replace(new Error(`probe worker exited with code ${code}`));
+    });
+    worker.postMessage(lastSync);
+    return slot;
+  };
+  for (let i = 0; i < options.workers; i++) slots.push(spawn());
+
+  return {
+    sync(checks) {
+      lastSync = { type: "sync", checks: checks.map((c) => ({ name: c.name, spec: c.spec })) };
+      for (const slot of slots) slot.worker.postMessage(lastSync);
+    },
+    run(name, signal) {
+      let slot = slots[0];
+      for (const candidate of slots)
+        if (slot === undefined || candidate.inFlight < slot.inFlight) slot = candidate;
+      if (!slot) return Promise.resolve(null);
+      const chosen = slot;
+      const id = nextId++;
+      chosen.inFlight++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject, worker: chosen });
+        chosen.worker.postMessage({ type: "run", id, name } satisfies ToWorker);
+        signal?.addEventListener(
+          "abort",
+          () => chosen.worker.postMessage({ type: "abort", id } satisfies ToWorker),
+          { once: true },
+        );
+      });
+    },
+    async close() {
+      closing = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      for (const entry of pending.values()) entry.reject(new Error("the probe workers were stopped"));
+      pending.clear();
+    },
+  };
+}
