@@ -138,9 +138,13 @@ describe("the server process", () => {
       `apiVersion: nines/v1\nkind: Check\nmetadata: { name: local }\nspec:\n  service: checkout\n  interval: 1s\n  timeout: 500ms\n  probe: { type: http, url: "http://127.0.0.1:${port}/" }\n  conditions: ['[BODY] == ok']\n`,
     );
     const token = "nines_worker-test-token-0123456789";
-    const server = await startServer(dir, { NINES_ADMIN_TOKEN: token, NINES_CHECK_WORKERS: "1" });
+    const server = await startServer(dir, {
+      NINES_ADMIN_TOKEN: token,
+      NINES_CHECK_WORKERS: "1",
+      NINES_CHECK_WORKERS_FROM: "2",
+    });
     try {
-      expect(server.stdout()).toContain('"workers":1,"msg":"probes run on worker threads"');
+      expect(server.stdout()).toContain('"workers":1,"msg":"probes now run on worker threads"');
       const status = async () =>
         (
           (await (

@@ -7,6 +7,7 @@ import {
   ChecksRuntime,
   createAddressPolicy,
   DEFAULT_RETENTION,
+  adaptiveExecutor,
   inProcessExecutor,
   UptimeCache,
   workerExecutor,
@@ -143,14 +144,22 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     );
   }
   // Worker threads need the compiled worker and the real clock; tests with a simulated clock probe in-process.
-  const useWorkers = settings.checkWorkers > 0 && clock === systemClock && workersAvailable();
-  const executor = useWorkers
-    ? workerExecutor({
-        workers: settings.checkWorkers,
-        addressPolicy,
-        onWorkerError: (error) => log.error({ err: error }, "a probe worker failed; starting a new one"),
+  const canUseWorkers = settings.checkWorkers > 0 && clock === systemClock && workersAvailable();
+  const inProcess = inProcessExecutor({ now: () => clock.now(), addressPolicy });
+  const executor = canUseWorkers
+    ? adaptiveExecutor({
+        minChecks: settings.checkWorkersFrom,
+        inProcess,
+        startWorkers: () => {
+          log.info({ workers: settings.checkWorkers }, "probes now run on worker threads");
+          return workerExecutor({
+            workers: settings.checkWorkers,
+            addressPolicy,
+            onWorkerError: (error) => log.error({ err: error }, "a probe worker failed; starting a new one"),
+          });
+        },
       })
-    : inProcessExecutor({ now: () => clock.now(), addressPolicy });
+    : inProcess;
   const checks = new ChecksRuntime({
     db: database.db,
     clock,
@@ -161,13 +170,8 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     concurrency: settings.checkConcurrency,
     retention: DEFAULT_RETENTION,
   });
-  if (settings.runChecks) {
-    await checks.start();
-    log.info(
-      { workers: useWorkers ? settings.checkWorkers : 0 },
-      useWorkers ? "probes run on worker threads" : "probes run on the main thread",
-    );
-  } else await executor.close();
+  if (settings.runChecks) await checks.start();
+  else await executor.close();
   const server = await buildServer(
     {
       db: database.db,

@@ -44,6 +44,12 @@ export const Settings = z.object({
     .max(64)
     .default(Math.max(0, Math.min(4, availableParallelism() - 1)))
     .describe("Threads that run probes beside the main thread; 0 runs them on the main thread."),
+  checkWorkersFrom: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(200)
+    .describe("Probe checks from which probes move to the worker threads; fewer run on the main thread."),
   checkAllowCidrs: CidrList.describe(
     "Addresses checks may reach even if blocked by default, e.g. 169.254.169.254/32.",
   ),
@@ -66,6 +72,7 @@ const ENV: Record<keyof Settings, string> = {
   logLevel: "NINES_LOG_LEVEL",
   checkConcurrency: "NINES_CHECK_CONCURRENCY",
   checkWorkers: "NINES_CHECK_WORKERS",
+  checkWorkersFrom: "NINES_CHECK_WORKERS_FROM",
   checkAllowCidrs: "NINES_CHECK_ALLOW_CIDRS",
   checkDenyCidrs: "NINES_CHECK_DENY_CIDRS",
   runChecks: "NINES_RUN_CHECKS",

@@ -13,4 +13,10 @@ export { checkRoutes } from "./check-routes.js";
 export { ChecksRuntime, DEFAULT_RETENTION } from "./checks-runtime.js";
 export type { Retention } from "./checks-runtime.js";
 export { createAddressPolicy } from "./probe-api.js";
-export { inProcessExecutor, type ProbeExecutor, workerExecutor, workersAvailable } from "./probe-executor.js";
+export {
+  adaptiveExecutor,
+  inProcessExecutor,
+  type ProbeExecutor,
+  workerExecutor,
+  workersAvailable,
+} from "./probe-executor.js";

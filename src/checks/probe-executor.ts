@@ -147,3 +147,31 @@ export function workerExecutor(options: {
     },
   };
 }
+
+/**
+ * Starts on the caller's thread and moves probes to worker threads once there are at least `minChecks`
+ * probe checks: a small installation does not pay a thread's memory (~45 MiB) for work its main thread does
+ * easily. Runs already started finish where they began.
+ */
+export function adaptiveExecutor(options: {
+  minChecks: number;
+  inProcess: ProbeExecutor;
+  startWorkers(): ProbeExecutor;
+}): ProbeExecutor {
+  let workers: ProbeExecutor | null = null;
+  let lastSync: ReadonlyArray<{ name: string; spec: CheckSpec }> = [];
+  return {
+    sync(checks) {
+      lastSync = checks;
+      options.inProcess.sync(checks);
+      if (!workers && checks.length >= options.minChecks) workers = options.startWorkers();
+      workers?.sync(lastSync);
+    },
+    run(name, signal) {
+      return (workers ?? options.inProcess).run(name, signal);
+    },
+    async close() {
+      await Promise.all([options.inProcess.close(), workers?.close()]);
+    },
+  };
+}
