@@ -78,14 +78,7 @@ export async function runDnsProbe(spec: DnsProbeSpec, options: ProbeOptions): Pr
     authority: [],
     usedTcp: false,
   };
-  try {
-    result.failure = await probe(run, spec, result);
-  } finally {
-    run.finish();
-  }
-  result.ok = result.failure === null;
-  result.durationMs = run.elapsed();
-  return result;
+  return run.complete(result, () => probe(run, spec, result));
 }
 
 async function probe(

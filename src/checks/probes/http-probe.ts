@@ -99,14 +99,7 @@ export async function runHttpProbe(spec: HttpProbeSpec, options: ProbeOptions): 
     redirects: [],
     tls: null,
   };
-  try {
-    result.failure = await follow(run, spec, result);
-  } finally {
-    run.finish();
-  }
-  result.ok = result.failure === null;
-  result.durationMs = run.elapsed();
-  return result;
+  return run.complete(result, () => follow(run, spec, result));
 }
 
 async function follow(

@@ -89,4 +89,19 @@ export class ProbeRun {
     clearTimeout(this.timer);
     this.external?.removeEventListener("abort", this.onExternalAbort);
   }
+
+  /** Runs a probe's body, then stops the run's timer and sets the verdict and the duration on its result. */
+  async complete<R extends { failure: ProbeFailure | null; ok: boolean; durationMs: number }>(
+    result: R,
+    body: () => Promise<ProbeFailure | null>,
+  ): Promise<R> {
+    try {
+      result.failure = await body();
+    } finally {
+      this.finish();
+    }
+    result.ok = result.failure === null;
+    result.durationMs = this.elapsed();
+    return result;
+  }
 }

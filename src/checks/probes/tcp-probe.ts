@@ -60,14 +60,7 @@ export async function runTcpProbe(spec: TcpProbeSpec, options: ProbeOptions): Pr
     received: "",
     tls: null,
   };
-  try {
-    result.failure = await probe(run, spec, result);
-  } finally {
-    run.finish();
-  }
-  result.ok = result.failure === null;
-  result.durationMs = run.elapsed();
-  return result;
+  return run.complete(result, () => probe(run, spec, result));
 }
 
 async function probe(

@@ -31,27 +31,21 @@ export async function runTlsProbe(spec: TlsProbeSpec, options: ProbeOptions): Pr
     connected: false,
     tls: null,
   };
-  try {
+  return run.complete(result, async () => {
     const target = await resolveTarget(run, spec.host, lookupFamily(spec.ipFamily));
-    if (!target.ok) result.failure = target.failure;
-    else {
-      result.ip = target.ip;
-      const { verify, ca, serverName, minVersion } = spec;
-      const connection = await connectTarget(run, {
-        ip: target.ip,
-        port: spec.port,
-        hostname: unbracket(spec.host),
-        tls: { verify, ca, serverName, minVersion },
-      });
-      result.connected = connection.ok || connection.connected;
-      result.tls = connection.tls;
-      if (connection.ok) connection.socket.destroy();
-      else result.failure = connection.failure;
-    }
-  } finally {
-    run.finish();
-  }
-  result.ok = result.failure === null;
-  result.durationMs = run.elapsed();
-  return result;
+    if (!target.ok) return target.failure;
+    result.ip = target.ip;
+    const { verify, ca, serverName, minVersion } = spec;
+    const connection = await connectTarget(run, {
+      ip: target.ip,
+      port: spec.port,
+      hostname: unbracket(spec.host),
+      tls: { verify, ca, serverName, minVersion },
+    });
+    result.connected = connection.ok || connection.connected;
+    result.tls = connection.tls;
+    if (!connection.ok) return connection.failure;
+    connection.socket.destroy();
+    return null;
+  });
 }
