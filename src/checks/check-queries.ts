@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { authorize, can } from "../auth/index.js";
 import type { Ctx } from "../platform/context.js";
+import type { Schema } from "../platform/db/schema.js";
 import { notFound } from "../platform/errors.js";
 import type { CheckSpec } from "./check-kind.js";
 import { CHECK_STATUSES } from "./check-outcome.js";
@@ -239,25 +240,26 @@ async function requireCheck(ctx: Ctx, name: string): Promise<void> {
   if (!row) throw notFound("Check", name);
 }
 
-/** Raw results, newest first; `before` (an ISO time) continues from the last page. */
-export async function listCheckResults({
-  ctx,
-  input,
-}: {
-  ctx: Ctx;
-  input: { name: string; before?: number | undefined; limit: number };
-}) {
+type PageInput = { name: string; before?: number | undefined; limit: number };
+
+/** One page of a check's rows from a history table, newest first; `before` continues from the last page. */
+async function historyPage<T extends "check_results" | "check_events">(ctx: Ctx, table: T, input: PageInput) {
   authorize(ctx, "check.read");
   await requireCheck(ctx, input.name);
   let query = ctx.db
-    .selectFrom("check_results")
+    .selectFrom(table as "check_results" | "check_events")
     .selectAll()
     .where("check_name", "=", input.name)
     .orderBy("at", "desc")
     .orderBy("id", "desc")
     .limit(input.limit);
   if (input.before !== undefined) query = query.where("at", "<", input.before);
-  const rows = await query.execute();
+  return (await query.execute()) as Array<Schema[T]>;
+}
+
+/** Raw results, newest first. */
+export async function listCheckResults({ ctx, input }: { ctx: Ctx; input: PageInput }) {
+  const rows = await historyPage(ctx, "check_results", input);
   return rows.map((r) => ({
     id: r.id,
     at: new Date(r.at).toISOString(),
@@ -274,24 +276,9 @@ export async function listCheckResults({
   }));
 }
 
-export async function listCheckEvents({
-  ctx,
-  input,
-}: {
-  ctx: Ctx;
-  input: { name: string; before?: number | undefined; limit: number };
-}) {
-  authorize(ctx, "check.read");
-  await requireCheck(ctx, input.name);
-  let query = ctx.db
-    .selectFrom("check_events")
-    .selectAll()
-    .where("check_name", "=", input.name)
-    .orderBy("at", "desc")
-    .orderBy("id", "desc")
-    .limit(input.limit);
-  if (input.before !== undefined) query = query.where("at", "<", input.before);
-  const rows = await query.execute();
+/** State changes, newest first. */
+export async function listCheckEvents({ ctx, input }: { ctx: Ctx; input: PageInput }) {
+  const rows = await historyPage(ctx, "check_events", input);
   return rows.map((r) => ({
     id: r.id,
     at: new Date(r.at).toISOString(),

@@ -66,13 +66,7 @@ export async function runDnsProbe(spec: DnsProbeSpec, options: ProbeOptions): Pr
   const run = new ProbeRun(options);
   const result: DnsProbeResult = {
     type: "dns",
-    ok: false,
-    failure: null,
-    startedAt: run.startedAt,
-    durationMs: 0,
-    timings: run.timings,
-    ip: null,
-    connected: false,
+    ...run.emptyResult(),
     rcode: null,
     answers: [],
     authority: [],

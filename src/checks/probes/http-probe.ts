@@ -83,13 +83,7 @@ export async function runHttpProbe(spec: HttpProbeSpec, options: ProbeOptions): 
   const run = new ProbeRun(options);
   const result: HttpProbeResult = {
     type: "http",
-    ok: false,
-    failure: null,
-    startedAt: run.startedAt,
-    durationMs: 0,
-    timings: run.timings,
-    ip: null,
-    connected: false,
+    ...run.emptyResult(),
     status: null,
     httpVersion: null,
     headers: {},

@@ -43,6 +43,19 @@ export class ProbeRun {
     else this.external?.addEventListener("abort", this.onExternalAbort, { once: true });
   }
 
+  /** The fields every probe type's result starts with, before anything has happened. */
+  emptyResult() {
+    return {
+      ok: false,
+      failure: null,
+      startedAt: this.startedAt,
+      durationMs: 0,
+      timings: this.timings,
+      ip: null,
+      connected: false,
+    };
+  }
+
   /** Milliseconds since the run started, from a monotonic timer. */
   elapsed(): number {
     return performance.now() - this.t0;

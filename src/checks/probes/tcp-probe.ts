@@ -50,13 +50,7 @@ export async function runTcpProbe(spec: TcpProbeSpec, options: ProbeOptions): Pr
   const run = new ProbeRun(options);
   const result: TcpProbeResult = {
     type: "tcp",
-    ok: false,
-    failure: null,
-    startedAt: run.startedAt,
-    durationMs: 0,
-    timings: run.timings,
-    ip: null,
-    connected: false,
+    ...run.emptyResult(),
     received: "",
     tls: null,
   };

@@ -22,13 +22,7 @@ export async function runTlsProbe(spec: TlsProbeSpec, options: ProbeOptions): Pr
   const run = new ProbeRun(options);
   const result: TlsProbeResult = {
     type: "tls",
-    ok: false,
-    failure: null,
-    startedAt: run.startedAt,
-    durationMs: 0,
-    timings: run.timings,
-    ip: null,
-    connected: false,
+    ...run.emptyResult(),
     tls: null,
   };
   return run.complete(result, async () => {
