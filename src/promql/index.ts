@@ -22,8 +22,15 @@ export {
   type RangeSeriesResult,
 } from "./eval/engine.js";
 export { isStaleNaN, type Queryable, type SelectRequest, type Series, STALE_NAN } from "./storage.js";
-export { MemoryStorage } from "./memory-storage.js";
-export { type Label, type Labels, labelsFrom, METRIC_NAME } from "./labels.js";
+export { MemoryStorage, matcherTest } from "./memory-storage.js";
+export {
+  compareLabels,
+  type Label,
+  type Labels,
+  labelsFrom,
+  labelsKey,
+  METRIC_NAME,
+} from "./labels.js";
 export { isPromqlError, PromqlError, type PromqlErrorType, toNinesError } from "./promql-error.js";
 export {
   runPromqlTest,

@@ -1,0 +1,15 @@
+/**
+ * Metrics storage for Nines: the `MetricsStore` interface that scrapes, remote_write, check results, the PromQL
+ * engine and the Prometheus HTTP API share, and its implementations — in memory (tests), the embedded
+ * time-series store (head + write-ahead log + compressed chunks in its own files) and an external
+ * Prometheus-compatible database reached by remote_write and its HTTP API.
+ */
+
+export {
+  AppendError,
+  type AppendErrorReason,
+  type Appender,
+  type MetricsStore,
+  type SeriesRequest,
+} from "./metrics-store.js";
+export { MemoryMetricsStore } from "./memory-metrics-store.js";
