@@ -13,3 +13,9 @@ export {
   type SeriesRequest,
 } from "./metrics-store.js";
 export { MemoryMetricsStore } from "./memory-metrics-store.js";
+export {
+  type InstantQueryText,
+  localBackend,
+  type MetricsBackend,
+  type RangeQueryText,
+} from "./metrics-backend.js";
