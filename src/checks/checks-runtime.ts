@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
+import type { Appender } from "../tsdb/index.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
@@ -10,6 +11,7 @@ import type { CheckSpec } from "./check-kind.js";
 import { type CheckSnapshot, renderCheckMetrics } from "./check-metrics.js";
 import type { CheckOutcome } from "./check-outcome.js";
 import { CheckRecorder } from "./check-recorder.js";
+import { CheckSampleWriter } from "./check-samples.js";
 import { followingDeadline, nextDeadline } from "./heartbeat-deadline.js";
 import type { ProbeExecutor } from "./probe-executor.js";
 import type { ProbeResult } from "./probes/probe-result.js";
@@ -29,6 +31,8 @@ export interface ChecksRuntimeOptions {
   retention: Retention;
   /** How often buffered results are written; 1 s unless said. */
   flushIntervalMs?: number;
+  /** Where runs are also written as blackbox_exporter-named samples (the metrics store); none unless said. */
+  metricsAppender?: () => Appender | null;
 }
 
 /** How long history is kept, per resolution, in milliseconds. */
@@ -61,6 +65,7 @@ interface Loaded {
  */
 export class ChecksRuntime {
   readonly recorder: CheckRecorder;
+  readonly samples: CheckSampleWriter | null;
   private readonly scheduler: CheckScheduler;
   private readonly loaded = new Map<string, Loaded>();
   private readonly byToken = new Map<string, string>();
@@ -78,6 +83,14 @@ export class ChecksRuntime {
       events: options.events,
       ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
     });
+    this.samples = options.metricsAppender
+      ? new CheckSampleWriter({
+          appender: options.metricsAppender,
+          clock: options.clock,
+          log: options.log,
+          ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
+        })
+      : null;
     const lag = new Histogram({
       name: "nines_check_schedule_lag_seconds",
       help: "How late check runs started after they were due.",
@@ -119,6 +132,7 @@ export class ChecksRuntime {
     await this.recorder.load();
     await this.reload();
     this.recorder.start();
+    this.samples?.start();
     this.scheduler.start();
     // Configuration changes take effect without a restart; reloads are serialised.
     this.unsubscribe = this.options.events.on("config.applied", (event) => {
@@ -145,6 +159,7 @@ export class ChecksRuntime {
     await this.scheduler.stop();
     await this.options.executor.close();
     await this.recorder.stop();
+    await this.samples?.stop();
   }
 
   /** Reads the checks table and brings the scheduler and heartbeat tokens in line with it. */
@@ -201,6 +216,7 @@ export class ChecksRuntime {
       if (token) this.byToken.delete(token);
       this.loaded.delete(name);
       this.recorder.forget(name);
+      this.samples?.forget(name);
     }
     this.options.executor.sync(
       [...this.loaded.values()]
@@ -267,6 +283,7 @@ export class ChecksRuntime {
     };
     this.runs.labels(outcome.ok ? (outcome.degraded ? "degraded" : "success") : "failure").inc();
     this.recorder.record(outcome, entry.check.service, entry.check.spec);
+    this.samples?.record(outcome, entry.check.service, entry.check.spec.labels);
   }
 
   /** Runs a check now, outside its schedule, and records the result like any other run. */
@@ -278,6 +295,7 @@ export class ChecksRuntime {
     this.accept(entry, outcome);
     // Whoever asked for this run will look at the history next; store it now rather than within a second.
     await this.recorder.flush();
+    await this.samples?.flush();
     return outcome;
   }
 

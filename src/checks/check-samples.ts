@@ -1,0 +1,142 @@
+import { type Label, type Labels, labelsFrom, STALE_NAN } from "../promql/index.js";
+import { AppendError, type Appender } from "../tsdb/index.js";
+import type { Clock } from "../platform/clock.js";
+import type { Log } from "../platform/logger.js";
+import type { CheckOutcome } from "./check-outcome.js";
+import { PROBE_PHASES } from "./probes/probe-result.js";
+
+/** The job label of every check series, as a Prometheus scrape of blackbox_exporter would have one. */
+export const CHECK_SAMPLES_JOB = "nines_checks";
+
+interface SeriesSet {
+  /** The check's labels without __name__, to build each metric's label set from. */
+  base: Record<string, string>;
+  byMetric: Map<string, Labels>;
+  /** Series written for this check, so that they can be marked stale when it goes away. */
+  written: Set<Labels>;
+}
+
+interface Pending {
+  labels: Labels;
+  t: number;
+  v: number;
+}
+
+/**
+ * Writes every check run into the metrics store as samples with blackbox_exporter's names (probe_success,
+ * probe_duration_seconds, probe_http_status_code, probe_http_duration_seconds{phase},
+ * probe_ssl_earliest_cert_expiry, probe_ssl_leaf_cert_expiry), so SLIs and alert rules can be PromQL over
+ * check history. Runs are buffered and committed in one batch a second; a removed check's series are marked
+ * stale, as Prometheus does for a target that disappears.
+ */
+export class CheckSampleWriter {
+  private readonly series = new Map<string, SeriesSet>();
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Samples the store refused (a run at the same millisecond as the previous one, say). */
+  refused = 0;
+
+  constructor(
+    private readonly options: {
+      appender: () => Appender | null;
+      clock: Clock;
+      log: Log;
+      flushIntervalMs?: number;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  record(outcome: CheckOutcome, service: string, extraLabels: Readonly<Record<string, string>>): void {
+    const set = this.seriesFor(outcome.check, service, extraLabels);
+    const t = outcome.at;
+    this.push(set, "probe_success", null, t, outcome.ok ? 1 : 0);
+    this.push(set, "probe_duration_seconds", null, t, outcome.durationMs / 1000);
+    const probe = outcome.probe;
+    if (!probe) return;
+    if (probe.type === "http") {
+      this.push(set, "probe_http_status_code", null, t, probe.status ?? 0);
+      for (const phase of PROBE_PHASES) {
+        this.push(set, "probe_http_duration_seconds", phase, t, (probe.timings[phase] ?? 0) / 1000);
+      }
+    }
+    const tls = probe.type === "dns" ? null : probe.tls;
+    if (tls) {
+      this.push(set, "probe_ssl_earliest_cert_expiry", null, t, Math.floor(tls.earliestNotAfter / 1000));
+      this.push(set, "probe_ssl_leaf_cert_expiry", null, t, Math.floor(tls.leafNotAfter / 1000));
+    }
+  }
+
+  /** A check was removed or changed its labels: its series end now. */
+  forget(check: string): void {
+    const set = this.series.get(check);
+    if (!set) return;
+    this.series.delete(check);
+    const now = this.options.clock.now();
+    for (const labels of set.written) this.pending.push({ labels, t: now, v: STALE_NAN });
+  }
+
+  /** Commits what is buffered as one batch; refused samples are counted and skipped, the rest is kept. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.commitPending());
+    return this.flushing;
+  }
+
+  private async commitPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const appender = this.options.appender();
+    const batch = this.pending;
+    this.pending = [];
+    if (!appender) return;
+    for (const p of batch) {
+      try {
+        appender.add(p.labels, p.t, p.v);
+      } catch (error) {
+        if (!(error instanceof AppendError)) throw error;
+        this.refused++;
+      }
+    }
+    try {
+      await appender.commit();
+    } catch (error) {
+      this.options.log.error({ err: error, samples: batch.length }, "check samples were not stored");
+    }
+  }
+
+  private seriesFor(check: string, service: string, extra: Readonly<Record<string, string>>): SeriesSet {
+    const base = { ...extra, job: CHECK_SAMPLES_JOB, check, service };
+    const existing = this.series.get(check);
+    if (existing && sameLabels(existing.base, base)) return existing;
+    if (existing) this.forget(check);
+    const set: SeriesSet = { base, byMetric: new Map(), written: new Set() };
+    this.series.set(check, set);
+    return set;
+  }
+
+  private push(set: SeriesSet, metric: string, phase: string | null, t: number, v: number): void {
+    const key = phase === null ? metric : `${metric}\u0000${phase}`;
+    let labels = set.byMetric.get(key);
+    if (labels === undefined) {
+      const pairs: Label[] = [...labelsFrom({ ...set.base, __name__: metric, ...(phase ? { phase } : {}) })];
+      labels = pairs;
+      set.byMetric.set(key, labels);
+      set.written.add(labels);
+    }
+    this.pending.push({ labels, t, v });
+  }
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
