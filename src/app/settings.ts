@@ -7,6 +7,40 @@ const Bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+const UNITS_MS: Record<string, number> = {
+  ms: 1,
+  s: 1e3,
+  m: 6e4,
+  h: 3.6e6,
+  d: 8.64e7,
+  w: 6.048e8,
+  y: 3.1536e10,
+};
+
+/** A duration as Prometheus's flags take it ("15d", "2m", "1h30m"), in milliseconds. */
+const DurationMs = z
+  .string()
+  .regex(/^(?:\d+(?:ms|s|m|h|d|w|y))+$/, 'must be a duration such as "2m", "15d" or "1h30m"')
+  .transform((text) => {
+    let total = 0;
+    for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
+      total += Number(amount) * (UNITS_MS[unit as string] ?? 0);
+    return total;
+  });
+
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40 };
+
+/** A size as Prometheus's --storage.tsdb.retention.size takes it ("512MB", "10GB"; powers of 1024); 0 = none. */
+const ByteSize = z
+  .string()
+  .regex(/^\d+(?:B|KB|MB|GB|TB)?$/, 'must be a size such as "512MB" or "10GB", or 0 for no limit')
+  .transform((text) => {
+    const match = /^(\d+)(B|KB|MB|GB|TB)?$/.exec(text);
+    return Number(match?.[1] ?? 0) * (BYTE_UNITS[match?.[2] ?? "B"] ?? 1);
+  });
+
+const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+
 const CidrList = z
   .string()
   .default("")
@@ -56,6 +90,22 @@ export const Settings = z.object({
   checkDenyCidrs: CidrList.describe(
     "Addresses checks may not reach, in addition to link-local and cloud metadata.",
   ),
+  metricsRemoteWriteUrl: HttpUrl.optional().describe(
+    "Send samples by remote_write to this Prometheus-compatible URL instead of the embedded store.",
+  ),
+  metricsQueryUrl: HttpUrl.optional().describe(
+    "Base URL of that database's Prometheus HTTP API, which answers every query (e.g. http://prometheus:9090).",
+  ),
+  metricsBearerToken: z.string().optional().describe("Bearer token sent to the external metrics database."),
+  tsdbRetention: DurationMs.default(15 * 86_400_000).describe("How long the embedded store keeps samples."),
+  tsdbRetentionSize: ByteSize.default(0).describe("Most bytes the embedded store may use; 0 for no limit."),
+  queryMaxSamples: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50_000_000)
+    .describe("Most samples one query may hold in memory (Prometheus --query.max-samples)."),
+  queryTimeout: DurationMs.default(120_000).describe("Longest a query may run (Prometheus --query.timeout)."),
   /** False for tools that open the state without running checks. */
   runChecks: Bool.default(true),
 });
@@ -76,6 +126,13 @@ const ENV: Record<keyof Settings, string> = {
   checkAllowCidrs: "NINES_CHECK_ALLOW_CIDRS",
   checkDenyCidrs: "NINES_CHECK_DENY_CIDRS",
   runChecks: "NINES_RUN_CHECKS",
+  metricsRemoteWriteUrl: "NINES_METRICS_REMOTE_WRITE_URL",
+  metricsQueryUrl: "NINES_METRICS_QUERY_URL",
+  metricsBearerToken: "NINES_METRICS_BEARER_TOKEN",
+  tsdbRetention: "NINES_TSDB_RETENTION",
+  tsdbRetentionSize: "NINES_TSDB_RETENTION_SIZE",
+  queryMaxSamples: "NINES_QUERY_MAX_SAMPLES",
+  queryTimeout: "NINES_QUERY_TIMEOUT",
 };
 
 /** Environment first, flags over it; an invalid value stops start-up with the variable's name. */
