@@ -78,6 +78,8 @@ export function workerExecutor(options: {
   workers: number;
   addressPolicy: Partial<AddressPolicySpec>;
   onWorkerError(error: unknown): void;
+  /** The worker's module; tests substitute one that can be made to crash. */
+  workerFile?: URL;
 }): ProbeExecutor {
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -86,7 +88,9 @@ export function workerExecutor(options: {
   const slots: WorkerSlot[] = [];
 
   const spawn = (): WorkerSlot => {
-    const worker = new Worker(WORKER_FILE, { workerData: { addressPolicy: options.addressPolicy } });
+    const worker = new Worker(options.workerFile ?? WORKER_FILE, {
+      workerData: { addressPolicy: options.addressPolicy },
+    });
     const slot: WorkerSlot = { worker, inFlight: 0 };
     worker.on("message", (message: FromWorker) => {
       const entry = pending.get(message.id);

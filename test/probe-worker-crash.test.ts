@@ -1,0 +1,75 @@
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckSpec } from "../src/checks/check-kind.js";
+import type * as ExecutorModule from "../src/checks/probe-executor.js";
+
+// Worker threads run compiled code: the suite's global setup has built dist/.
+const dist = resolve(import.meta.dirname, "../dist/checks");
+
+describe("probe worker threads", () => {
+  let server: Server;
+  let url = "";
+  let dir = "";
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.end("ok"));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no address");
+    url = `http://127.0.0.1:${address.port}/`;
+    // The real worker, plus a listener that crashes the thread when asked to run the check "crash-me".
+    dir = mkdtempSync(join(tmpdir(), "nines-worker-"));
+    writeFileSync(
+      join(dir, "crashing-worker.mjs"),
+      `import { parentPort } from "node:worker_threads";
+import ${JSON.stringify(pathToFileURL(join(dist, "probe-worker.js")).href)};
+parentPort.on("message", (m) => {
+  if (m.type === "run" && m.name === "crash-me") setImmediate(() => { throw new Error("probe worker crashed on purpose"); });
+});
+`,
+    );
+  });
+
+  afterAll(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a worker that dies fails only its own runs and is replaced with the current checks", async () => {
+    const { workerExecutor } = (await import(
+      pathToFileURL(join(dist, "probe-executor.js")).href
+    )) as typeof ExecutorModule;
+    const errors: unknown[] = [];
+    const executor = workerExecutor({
+      workers: 1,
+      addressPolicy: { allow: ["127.0.0.0/8"] },
+      onWorkerError: (error) => errors.push(error),
+      workerFile: pathToFileURL(join(dir, "crashing-worker.mjs")),
+    });
+    const spec = (name: string) =>
+      CheckSpec.parse({ service: "api", timeout: "5s", probe: { type: "http", url: `${url}${name}` } });
+    try {
+      executor.sync([
+        { name: "healthy", spec: spec("healthy") },
+        { name: "crash-me", spec: spec("crash-me") },
+      ]);
+      const before = await executor.run("healthy");
+      expect(before?.ok).toBe(true);
+
+      await expect(executor.run("crash-me")).rejects.toThrow(/stopped during the run/);
+      expect(String(errors[0])).toMatch(/crashed on purpose/);
+
+      // The replacement got the last sync, so it knows the checks without being told again.
+      const after = await executor.run("healthy");
+      expect(after?.ok).toBe(true);
+    } finally {
+      await executor.close();
+    }
+  });
+});
