@@ -61,7 +61,22 @@ export interface KindDefinition<Spec = unknown> {
   /** Creates and updates run in ascending order, deletes in descending order, so references stay valid. */
   order: number;
   references?: (spec: Spec) => Reference[];
+  /**
+   * Checks that need other objects (after references resolved), e.g. warnings on an SLO's alert tiers at its
+   * check's run rate. `lookup` finds any object of the same input by kind and name.
+   */
+  lint?: (
+    object: ConfigObject<Spec>,
+    lookup: (kind: string, name: string) => ConfigObject | undefined,
+  ) => LintFinding[];
   store: KindStore<Spec>;
+}
+
+/** A problem `lint` found, at a path inside the object's spec. */
+export interface LintFinding {
+  path: DocPath;
+  message: string;
+  severity: "error" | "warning";
 }
 
 /** Erases the spec type so kinds of different specs can sit in one registry. */

@@ -271,6 +271,14 @@ function checkAcrossDocuments(
     }
   }
   problems.push(...findCycles(edges));
+  if (problems.length > 0) return problems;
+  const lookup = (kind: string, name: string) => byKey.get(`${kind}/${name}`)?.object;
+  for (const doc of byKey.values()) {
+    for (const finding of kindOf(registry, doc)?.lint?.(doc.object, lookup) ?? []) {
+      const problem = error(doc.raw, ["spec", ...finding.path], finding.message);
+      problems.push({ ...problem, severity: finding.severity });
+    }
+  }
   return problems;
 }
 

@@ -19,3 +19,5 @@ export {
   type MetricsBackend,
   type RangeQueryText,
 } from "./metrics-backend.js";
+export { type RemoteBackend, type RemoteBackendOptions, remoteBackend } from "./remote/remote-backend.js";
+export type { RemoteWriteQueueOptions, RemoteWriteStats } from "./remote/remote-write-queue.js";
