@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   "check.run": { role: "responder", read: false },
   /** Heartbeat ping URLs hold a secret: shown to those who may change the configuration. */
   "check.secrets": { role: "editor", read: false },
+  "metrics.read": { role: "viewer", read: true },
+  "metrics.write": { role: "responder", read: false },
   "token.read": { role: "admin", read: false },
   "token.create": { role: "admin", read: false },
   "token.revoke": { role: "admin", read: false },
