@@ -1,4 +1,4 @@
-import Fastify, { type FastifyRequest, LogController } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import type { Kysely } from "kysely";
 import type { z } from "zod";
 import { authenticateToken } from "../auth/index.js";
@@ -11,7 +11,7 @@ import type { EventBus } from "../platform/events.js";
 import { newId } from "../platform/ids.js";
 import type { Logger } from "../platform/logger.js";
 import { type Metrics, renderMetrics } from "../platform/metrics.js";
-import type { AnyRoute } from "../platform/route.js";
+import { type AnyRoute, isRawRoute, type RawRouteSpec } from "../platform/route.js";
 import { toNinesError } from "./http-errors.js";
 import { openApiDocument } from "./openapi.js";
 
@@ -34,6 +34,7 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     access?: "public";
+    readOnly?: boolean;
   }
 }
 
@@ -90,8 +91,11 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
       }
       request.actor = await authenticateToken({ db: deps.db, clock: deps.clock }, match[1]);
     }
-    // Writes always need a token, whatever a domain's permission table says about reads.
-    if (request.method !== "GET" && request.method !== "HEAD" && request.actor.role === null) {
+    // Writes always need a token, whatever a domain's permission table says about reads; routes marked
+    // readOnly (queries sent by POST) leave the decision to their handler's authorize().
+    const reads =
+      request.method === "GET" || request.method === "HEAD" || request.routeOptions.config.readOnly === true;
+    if (!reads && request.actor.role === null) {
       throw new NinesError(
         "UNAUTHENTICATED",
         'This endpoint changes state and needs a token: send "Authorization: Bearer <token>".',
@@ -149,12 +153,53 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
   const parse = <T extends z.ZodType | undefined>(schema: T, value: unknown): unknown =>
     schema ? schema.parse(value) : value;
 
+  const configOf = (route: AnyRoute) => ({
+    ...(route.access === "public" ? { access: "public" as const } : {}),
+    ...(route.readOnly === true ? { readOnly: true } : {}),
+  });
+
+  const rawRoutes = routes.filter(isRawRoute);
+  if (rawRoutes.length > 0) {
+    // Raw routes get every body as bytes, whatever its Content-Type: their protocol decides what it takes.
+    await app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+      for (const route of rawRoutes) mountRaw(scope, route);
+    });
+  }
+
+  function mountRaw(scope: FastifyInstance, route: RawRouteSpec): void {
+    scope.route({
+      method: route.method,
+      url: route.url,
+      bodyLimit: route.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      config: configOf(route),
+      handler: async (request, reply) => {
+        const search = request.url.indexOf("?");
+        const result = await route.raw({
+          ctx: ctxOf(request),
+          request: {
+            method: request.method,
+            headers: request.headers,
+            query: new URLSearchParams(search === -1 ? "" : request.url.slice(search + 1)),
+            params: (request.params ?? {}) as Record<string, string>,
+            body: Buffer.isBuffer(request.body) ? request.body : undefined,
+          },
+        });
+        reply.code(result.status);
+        for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+        return reply.send(result.body);
+      },
+    });
+  }
+
   for (const route of routes) {
+    if (isRawRoute(route)) continue;
     app.route({
       method: route.method,
       url: route.url,
       bodyLimit: route.bodyLimit ?? DEFAULT_BODY_LIMIT,
-      config: route.access === "public" ? { access: "public" } : {},
+      config: configOf(route),
       handler: async (request, reply) => {
         const result = await route.handler({
           ctx: ctxOf(request),
@@ -167,7 +212,10 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
     });
   }
 
-  const openapi = openApiDocument(routes, deps.version);
+  const openapi = openApiDocument(
+    routes.filter((route) => !isRawRoute(route)),
+    deps.version,
+  );
   app.get("/api/v1/openapi.json", { config: { access: "public" } }, async () => openapi);
   app.get("/healthz", { config: { access: "public" } }, async () => ({ status: "ok" }));
   app.get("/readyz", { config: { access: "public" } }, async (_request, reply) => {

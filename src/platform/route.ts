@@ -27,11 +27,61 @@ export interface RouteSpec<
   status?: number;
   /** Largest accepted body in bytes; the server default (1 MiB) unless said. */
   bodyLimit?: number;
+  /**
+   * A POST that only reads (a PromQL query sent as a form): it is not held to the rule that every non-GET
+   * request needs a token, so the handler's own authorize() decides, as for a GET.
+   */
+  readOnly?: boolean;
   handler(args: { ctx: Ctx; body: z.infer<B>; query: z.infer<Q>; params: z.infer<P> }): Promise<z.infer<R>>;
 }
 
+/** What a raw route sees of a request: its bytes and text as they came, nothing parsed against a schema. */
+export interface RawRequest {
+  readonly method: string;
+  /** Header names in lower case, as Node gives them. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The query string's parameters, repeated ones kept (`match[]=a&match[]=b`). */
+  readonly query: URLSearchParams;
+  readonly params: Readonly<Record<string, string>>;
+  /** The body's bytes whatever its Content-Type; undefined without a body. */
+  readonly body: Buffer | undefined;
+}
+
+export interface RawResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/**
+ * A route that speaks another protocol's wire format (the Prometheus HTTP API, remote_write): the handler
+ * gets the raw request and answers with status, headers and body as they go out. Errors it throws still go
+ * through the server's error handler (`{ code, message, requestId }`), so it answers its protocol's errors
+ * itself. Raw routes are left out of the OpenAPI document, whose error shape they do not share.
+ */
+export interface RawRouteSpec {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  summary: string;
+  tag: string;
+  access?: "public";
+  readOnly?: boolean;
+  bodyLimit?: number;
+  raw(args: { ctx: Ctx; request: RawRequest }): Promise<RawResponse>;
+  // Schema fields of RouteSpec that a raw route never has, so that code reading any route compiles.
+  body?: undefined;
+  query?: undefined;
+  params?: undefined;
+  response?: undefined;
+  status?: undefined;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a list of routes holds specs of different schema types.
-export type AnyRoute = RouteSpec<any, any, any, any>;
+export type AnyRoute = RouteSpec<any, any, any, any> | RawRouteSpec;
+
+export function isRawRoute(route: AnyRoute): route is RawRouteSpec {
+  return "raw" in route && typeof route.raw === "function";
+}
 
 /** Keeps each route's handler typed against its own schemas. */
 export function defineRoute<
@@ -41,4 +91,8 @@ export function defineRoute<
   R extends z.ZodType,
 >(spec: RouteSpec<B, Q, P, R>): AnyRoute {
   return spec as AnyRoute;
+}
+
+export function defineRawRoute(spec: RawRouteSpec): AnyRoute {
+  return spec;
 }
