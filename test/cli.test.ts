@@ -185,6 +185,8 @@ describe("the nines command against a running server", () => {
       "nines/v1 User",
       "nines/v1 Service",
       "nines/v1 Check",
+      "nines/v1 SLO",
+      "nines/v1 ScrapeConfig",
     ]);
     const service = schema.oneOf[2];
     expect(service.properties.spec.required).toEqual(["ownerTeam"]);

@@ -79,11 +79,7 @@ export async function openMetrics(
       "Samples dropped because the send queue was full.",
       () => stats().droppedSamples,
     );
-    gauge(
-      "nines_remote_write_samples_pending",
-      "Samples waiting to be sent.",
-      () => stats().pendingSamples,
-    );
+    gauge("nines_remote_write_samples_pending", "Samples waiting to be sent.", () => stats().pendingSamples);
     deps.log.info(
       { writeUrl: redactUrl(writeUrl), queryUrl: redactUrl(queryUrl) },
       "metrics go to an external database",

@@ -30,6 +30,10 @@ import { NinesError } from "../platform/errors.js";
 import { createEventBus, type EventBus } from "../platform/events.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import { createMetrics, type Metrics } from "../platform/metrics.js";
+import { loadScrapeConfigs, ScrapeRuntime } from "../scrape/index.js";
+import type { MetricsBackend } from "../tsdb/index.js";
+import type { EmbeddedTsdb } from "../tsdb/embedded/index.js";
+import { openMetrics } from "./metrics-setup.js";
 import { createKindRegistry } from "./registry.js";
 import { allRoutes } from "./routes.js";
 import type { Settings } from "./settings.js";
@@ -47,6 +51,11 @@ export interface NinesApp {
   metrics: Metrics;
   log: Logger;
   checks: ChecksRuntime;
+  scrape: ScrapeRuntime;
+  /** Where samples are written and PromQL is answered: the embedded store or an external database. */
+  metricsBackend: MetricsBackend;
+  /** The embedded store, when samples are kept here. */
+  tsdb: EmbeddedTsdb | null;
   /** Where the bootstrap admin token was written, when this start created one. */
   adminTokenFile: string | null;
   ctx(actor: Actor): Ctx;
@@ -143,6 +152,14 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       `NINES_CHECK_ALLOW_CIDRS / NINES_CHECK_DENY_CIDRS: ${(error as Error).message.split(":")[0]}`,
     );
   }
+  let opened: Awaited<ReturnType<typeof openMetrics>>;
+  try {
+    opened = await openMetrics(settings, { clock, log, metrics });
+  } catch (error) {
+    await database.db.destroy();
+    throw error;
+  }
+  const { backend: metricsBackend, tsdb } = opened;
   // Worker threads need the compiled worker and the real clock; tests with a simulated clock probe in-process.
   const canUseWorkers = settings.checkWorkers > 0 && clock === systemClock && workersAvailable();
   const inProcess = inProcessExecutor({ now: () => clock.now(), addressPolicy });
@@ -169,9 +186,21 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     executor,
     concurrency: settings.checkConcurrency,
     retention: DEFAULT_RETENTION,
+    metricsAppender: () => metricsBackend.appender(),
   });
-  if (settings.runChecks) await checks.start();
-  else await executor.close();
+  const scrape = new ScrapeRuntime({
+    clock,
+    log,
+    events,
+    backend: metricsBackend,
+    load: () => loadScrapeConfigs(database.db),
+    schedule: clock === systemClock,
+    userAgent: `Nines/${ninesVersion()}`,
+  });
+  if (settings.runChecks) {
+    await checks.start();
+    await scrape.start();
+  } else await executor.close();
   const server = await buildServer(
     {
       db: database.db,
@@ -192,7 +221,15 @@ export async function createNines(settings: Settings, options: CreateOptions = {
         return { ok: migrated, checks: { database: "ok", migrations: migrated ? "ok" : "pending" } };
       },
     },
-    allRoutes({ config, registry, checks, uptime: new UptimeCache(options.uptimeCacheTtlMs) }),
+    allRoutes({
+      config,
+      registry,
+      checks,
+      uptime: new UptimeCache(options.uptimeCacheTtlMs),
+      scrape,
+      metricsBackend: () => metricsBackend,
+      queryLimits: { maxSamples: settings.queryMaxSamples, timeoutMs: settings.queryTimeout },
+    }),
   );
 
   let closed = false;
@@ -206,6 +243,9 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     metrics,
     log,
     checks,
+    scrape,
+    metricsBackend,
+    tsdb,
     adminTokenFile,
     ctx,
     async reloadConfig() {
@@ -228,7 +268,12 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       closed = true;
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
-      if (settings.runChecks) await checks.stop();
+      if (settings.runChecks) {
+        await scrape.stop();
+        await checks.stop();
+      }
+      // Last: checks and scrapes may still commit samples while they stop.
+      await metricsBackend.close();
       await database.db.destroy();
     },
   };

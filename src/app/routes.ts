@@ -4,6 +4,10 @@ import { catalogRoutes } from "../catalog/index.js";
 import { type ChecksRuntime, checkRoutes, type UptimeCache } from "../checks/index.js";
 import { type ConfigService, configRoutes, type KindRegistry } from "../config/index.js";
 import type { AnyRoute } from "../platform/route.js";
+import { promApiRoutes, type QueryLimits } from "../prom-api/index.js";
+import { type ScrapeRuntime, scrapeRoutes } from "../scrape/index.js";
+import type { MetricsBackend } from "../tsdb/index.js";
+import { ninesVersion } from "./version.js";
 
 /** Every domain's routes, mounted by the HTTP server. */
 export function allRoutes(deps: {
@@ -11,6 +15,9 @@ export function allRoutes(deps: {
   registry: KindRegistry;
   checks: ChecksRuntime;
   uptime: UptimeCache;
+  scrape: ScrapeRuntime;
+  metricsBackend: () => MetricsBackend;
+  queryLimits: QueryLimits;
 }): AnyRoute[] {
   return [
     ...catalogRoutes(),
@@ -18,5 +25,7 @@ export function allRoutes(deps: {
     ...tokenRoutes(),
     ...auditRoutes(),
     ...checkRoutes(deps.checks, deps.uptime),
+    ...scrapeRoutes(deps.scrape),
+    ...promApiRoutes({ backend: deps.metricsBackend, limits: deps.queryLimits, version: ninesVersion() }),
   ];
 }

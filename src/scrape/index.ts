@@ -31,3 +31,4 @@ export {
   type TargetHealth,
   type TargetStatus,
 } from "./scrape-runtime.js";
+export { scrapeRoutes } from "./scrape-routes.js";
