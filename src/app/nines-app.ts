@@ -31,6 +31,7 @@ import { createEventBus, type EventBus } from "../platform/events.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import { createMetrics, type Metrics } from "../platform/metrics.js";
 import { loadScrapeConfigs, ScrapeRuntime } from "../scrape/index.js";
+import { SloRuntime } from "../slo/index.js";
 import type { MetricsBackend } from "../tsdb/index.js";
 import type { EmbeddedTsdb } from "../tsdb/embedded/index.js";
 import { openMetrics } from "./metrics-setup.js";
@@ -52,6 +53,7 @@ export interface NinesApp {
   log: Logger;
   checks: ChecksRuntime;
   scrape: ScrapeRuntime;
+  slos: SloRuntime;
   /** Where samples are written and PromQL is answered: the embedded store or an external database. */
   metricsBackend: MetricsBackend;
   /** The embedded store, when samples are kept here. */
@@ -197,7 +199,17 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     schedule: clock === systemClock,
     userAgent: `Nines/${ninesVersion()}`,
   });
+  const slos = new SloRuntime({
+    db: database.db,
+    clock,
+    log,
+    events,
+    backend: () => metricsBackend,
+    schedule: clock === systemClock,
+  });
   if (settings.runChecks) {
+    // SLOs first, so they count the first check runs.
+    await slos.start();
     await checks.start();
     await scrape.start();
   } else await executor.close();
@@ -227,6 +239,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       checks,
       uptime: new UptimeCache(options.uptimeCacheTtlMs),
       scrape,
+      slos,
       metricsBackend: () => metricsBackend,
       queryLimits: { maxSamples: settings.queryMaxSamples, timeoutMs: settings.queryTimeout },
     }),
@@ -244,6 +257,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     log,
     checks,
     scrape,
+    slos,
     metricsBackend,
     tsdb,
     adminTokenFile,
@@ -271,6 +285,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       if (settings.runChecks) {
         await scrape.stop();
         await checks.stop();
+        await slos.stop();
       }
       // Last: checks and scrapes may still commit samples while they stop.
       await metricsBackend.close();

@@ -6,6 +6,7 @@ import { type ConfigService, configRoutes, type KindRegistry } from "../config/i
 import type { AnyRoute } from "../platform/route.js";
 import { promApiRoutes, type QueryLimits } from "../prom-api/index.js";
 import { type ScrapeRuntime, scrapeRoutes } from "../scrape/index.js";
+import { type SloRuntime, sloRoutes } from "../slo/index.js";
 import type { MetricsBackend } from "../tsdb/index.js";
 import { ninesVersion } from "./version.js";
 
@@ -16,6 +17,7 @@ export function allRoutes(deps: {
   checks: ChecksRuntime;
   uptime: UptimeCache;
   scrape: ScrapeRuntime;
+  slos: SloRuntime;
   metricsBackend: () => MetricsBackend;
   queryLimits: QueryLimits;
 }): AnyRoute[] {
@@ -26,6 +28,7 @@ export function allRoutes(deps: {
     ...auditRoutes(),
     ...checkRoutes(deps.checks, deps.uptime),
     ...scrapeRoutes(deps.scrape),
+    ...sloRoutes(deps.slos),
     ...promApiRoutes({ backend: deps.metricsBackend, limits: deps.queryLimits, version: ninesVersion() }),
   ];
 }

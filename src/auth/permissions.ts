@@ -18,6 +18,7 @@ export const PERMISSIONS = {
   /** Heartbeat ping URLs hold a secret: shown to those who may change the configuration. */
   "check.secrets": { role: "editor", read: false },
   "metrics.read": { role: "viewer", read: true },
+  "slo.read": { role: "viewer", read: true },
   "metrics.write": { role: "responder", read: false },
   "token.read": { role: "admin", read: false },
   "token.create": { role: "admin", read: false },

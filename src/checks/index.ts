@@ -5,7 +5,9 @@
  * "check.stateChanged" for SLOs, alerting and incidents; every check is on /metrics in blackbox_exporter's names.
  */
 export { CheckSpec, checkKind, Duration, durationMs, HeartbeatSpec } from "./check-kind.js";
+export type { CheckRan } from "./check-events.js";
 export type { CheckStateChanged } from "./check-recorder.js";
+export { countAtOrBelow, type LatencyHistogram } from "./latency-histogram.js";
 export { CHECK_STATUSES } from "./check-outcome.js";
 export type { CheckOutcome, CheckStatus } from "./check-outcome.js";
 export { CheckSummary, listChecks, UptimeCache } from "./check-queries.js";

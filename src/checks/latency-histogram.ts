@@ -40,3 +40,10 @@ export function quantileOf(histogram: LatencyHistogram, q: number): number | nul
   }
   return upperBoundOf(entries[entries.length - 1]?.[0] ?? 0);
 }
+
+/** Runs whose latency falls in a bucket wholly at or below `ms` (a lower estimate, within a bucket's width). */
+export function countAtOrBelow(histogram: LatencyHistogram, ms: number): number {
+  let count = 0;
+  for (const [key, n] of Object.entries(histogram)) if (upperBoundOf(Number(key)) <= ms) count += n;
+  return count;
+}

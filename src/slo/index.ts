@@ -16,3 +16,5 @@ export {
 } from "./slo-evaluator.js";
 export { SloSpec, sliCheck, sloKind, sloTarget, sloTiers, sloWindow } from "./slo-kind.js";
 export { nominalWindowMs, type SloWindow, windowAt } from "./slo-window.js";
+export { sloRoutes } from "./slo-routes.js";
+export { type GateAnswer, type SloAlert, SloRuntime, type SloSummary } from "./slo-runtime.js";

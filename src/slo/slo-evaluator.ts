@@ -108,6 +108,11 @@ export class SloEvaluator {
     return kept;
   }
 
+  /** Raw events (before time slicing) stamped in [from, to), at minute resolution. */
+  eventsBetween(from: number, to: number): { good: number; total: number } {
+    return this.events.between(this.events.bucketOf(from) - 1, this.events.bucketOf(to - 1));
+  }
+
   excluded(t: number): boolean {
     for (const e of this.target.exclusions) {
       if (e.kind === "once") {

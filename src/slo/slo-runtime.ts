@@ -1,0 +1,479 @@
+import type { Kysely } from "kysely";
+import { type CheckRan, countAtOrBelow, durationMs, type LatencyHistogram } from "../checks/index.js";
+import type { Clock } from "../platform/clock.js";
+import type { Schema } from "../platform/db/schema.js";
+import type { EventBus } from "../platform/events.js";
+import type { Log } from "../platform/logger.js";
+import { getLabelValue, type QueryValue } from "./promql-values.js";
+import { withWindow } from "./sli-query.js";
+import { SloEvaluator, type SloStatus } from "./slo-evaluator.js";
+import { type SloSpec, sliCheck, sloTarget } from "./slo-kind.js";
+import { windowAt } from "./slo-window.js";
+import type { MetricsBackend } from "../tsdb/index.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** Longest range one replay query covers: under the Prometheus API's 11,000 points at a 1-minute step. */
+const REPLAY_CHUNK_MS = 7 * 24 * HOUR;
+
+/** A burn-rate tier that started or stopped firing, for the alerting pipeline. */
+export interface SloAlert {
+  state: "firing" | "resolved";
+  at: number;
+  /** alertname, slo, service, severity, tier, and the SLO's group and extra labels. */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+declare module "../platform/events.js" {
+  interface NinesEventMap {
+    "slo.alert": SloAlert;
+  }
+}
+
+interface Group {
+  labels: Record<string, string>;
+  evaluator: SloEvaluator;
+  firing: Set<string>;
+  last: SloStatus | null;
+}
+
+interface LoadedSlo {
+  name: string;
+  spec: SloSpec;
+  /** The spec as stored, to tell a changed SLO (replayed from scratch) from an unchanged one. */
+  fingerprint: string;
+  groups: Map<string, Group>;
+  runbook: string | null;
+}
+
+export interface SloSummary {
+  name: string;
+  service: string;
+  objective: number;
+  window: SloSpec["window"];
+  groups: Array<{ labels: Record<string, string>; status: SloStatus }>;
+}
+
+export interface GateAnswer {
+  service: string;
+  allowed: boolean;
+  /** Why changes are frozen, one line per SLO that froze them. */
+  reasons: string[];
+  slos: Array<{ name: string; remaining: number | null; status: string }>;
+}
+
+/**
+ * Keeps every SLO's evaluators fed and evaluated: check runs as they happen ("check.ran"), PromQL SLIs once a
+ * minute through the metrics backend, composites from their components. A new or changed SLO is replayed
+ * from stored check rollups or metrics as far back as its window reaches. Burn-rate tiers that start or stop
+ * firing are published as "slo.alert"; the budget policy answers the change gate.
+ */
+export class SloRuntime {
+  private readonly slos = new Map<string, LoadedSlo>();
+  private readonly byCheck = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => void> = [];
+  private work: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly options: {
+      db: Kysely<Schema>;
+      clock: Clock;
+      log: Log;
+      events: EventBus;
+      backend: () => MetricsBackend;
+      /** Real timers unless false (simulated-time tests call tick()). */
+      schedule?: boolean;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.reload();
+    this.unsubscribe.push(
+      this.options.events.on("check.ran", (run) => this.recordCheckRun(run)),
+      this.options.events.on("config.applied", (event) => {
+        if (!event.changes.some((c) => c.kind === "SLO" || c.kind === "Service")) return;
+        this.serialise(() => this.reload());
+      }),
+    );
+    if (this.options.schedule !== false) this.scheduleTick();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.work;
+  }
+
+  /** Reads the SLOs in force; new or changed ones are replayed, removed ones dropped. */
+  async reload(): Promise<void> {
+    const rows = await this.options.db
+      .selectFrom("config_objects")
+      .select(["name", "document"])
+      .where("kind", "=", "SLO")
+      .execute();
+    const services = await this.serviceRunbooks();
+    const seen = new Set<string>();
+    const now = this.options.clock.now();
+    for (const row of rows) {
+      seen.add(row.name);
+      const spec = (JSON.parse(row.document) as { spec: SloSpec }).spec;
+      const fingerprint = JSON.stringify(spec);
+      const runbook = spec.alerting.runbook ?? services.get(spec.service) ?? null;
+      const existing = this.slos.get(row.name);
+      if (existing && existing.fingerprint === fingerprint) {
+        existing.runbook = runbook;
+        continue;
+      }
+      const slo: LoadedSlo = { name: row.name, spec, fingerprint, groups: new Map(), runbook };
+      this.slos.set(row.name, slo);
+      try {
+        await this.replay(slo, now);
+      } catch (error) {
+        this.options.log.warn(
+          { err: error, slo: row.name },
+          "SLO history could not be replayed; it starts empty",
+        );
+      }
+    }
+    for (const name of [...this.slos.keys()]) if (!seen.has(name)) this.slos.delete(name);
+    this.byCheck.clear();
+    for (const slo of this.slos.values()) {
+      const check = sliCheck(slo.spec);
+      if (check === null) continue;
+      const set = this.byCheck.get(check) ?? new Set<string>();
+      set.add(slo.name);
+      this.byCheck.set(check, set);
+    }
+    this.evaluateAll(now);
+  }
+
+  /** One check run, as it happens: counted by every SLO whose SLI reads that check. */
+  recordCheckRun(run: CheckRan): void {
+    for (const name of this.byCheck.get(run.check) ?? []) {
+      const slo = this.slos.get(name);
+      if (!slo) continue;
+      const { good, total } = checkRunCounts(slo.spec, run);
+      this.group(slo, {}).evaluator.record(run.at, good, total);
+    }
+  }
+
+  /** The minute's work: PromQL SLIs for the minute that just closed, composites, then every evaluation. */
+  async tick(now = this.options.clock.now()): Promise<void> {
+    const minuteEnd = Math.floor(now / MINUTE) * MINUTE;
+    for (const slo of this.slos.values()) {
+      if (!isQuerySli(slo.spec)) continue;
+      try {
+        await this.recordQueryMinute(slo, minuteEnd);
+      } catch (error) {
+        this.options.log.warn({ err: error, slo: slo.name }, "SLI query failed; this minute has no data");
+      }
+    }
+    for (const slo of this.slos.values()) if (slo.spec.composite) this.recordCompositeMinute(slo, minuteEnd);
+    this.evaluateAll(now);
+  }
+
+  list(): SloSummary[] {
+    return [...this.slos.values()].map((slo) => ({
+      name: slo.name,
+      service: slo.spec.service,
+      objective: slo.spec.objective,
+      window: slo.spec.window,
+      groups: [...slo.groups.values()].map((g) => ({
+        labels: g.labels,
+        status: g.last ?? g.evaluator.evaluate(this.options.clock.now()),
+      })),
+    }));
+  }
+
+  get(name: string): SloSummary | null {
+    return this.list().find((s) => s.name === name) ?? null;
+  }
+
+  /** Budget and burn rates at each step between `from` and `to`, from the buckets already held. */
+  history(
+    name: string,
+    from: number,
+    to: number,
+    stepMs: number,
+  ): Array<{ labels: Record<string, string>; points: SloStatus[] }> | null {
+    const slo = this.slos.get(name);
+    if (!slo) return null;
+    return [...slo.groups.values()].map((g) => {
+      const points: SloStatus[] = [];
+      for (let t = from; t <= to && points.length < 11_000; t += stepMs) points.push(g.evaluator.evaluate(t));
+      return { labels: g.labels, points };
+    });
+  }
+
+  /** Whether changes to a service may go ahead under its SLOs' budget policies. */
+  gate(service: string): GateAnswer {
+    const reasons: string[] = [];
+    const slos: GateAnswer["slos"] = [];
+    for (const slo of this.slos.values()) {
+      if (slo.spec.service !== service) continue;
+      for (const g of slo.groups.values()) {
+        const status = g.last ?? g.evaluator.evaluate(this.options.clock.now());
+        const remaining = status.errorBudget.remaining;
+        slos.push({ name: slo.name, remaining, status: status.status });
+        const policy = slo.spec.policy;
+        if (!policy.freezeChanges || remaining === null) continue;
+        if (remaining <= policy.freezeBelow / 100) {
+          const group = Object.keys(g.labels).length > 0 ? ` ${JSON.stringify(g.labels)}` : "";
+          reasons.push(
+            `SLO ${slo.name}${group}: ${Math.round(remaining * 1000) / 10}% of the error budget left (the policy freezes changes at ${policy.freezeBelow}% or less)`,
+          );
+        }
+      }
+    }
+    return { service, allowed: reasons.length === 0, reasons, slos };
+  }
+
+  private evaluateAll(now: number): void {
+    for (const slo of this.slos.values()) {
+      for (const group of slo.groups.values()) {
+        const status = group.evaluator.evaluate(now);
+        group.last = status;
+        this.publishAlerts(slo, group, status);
+      }
+    }
+  }
+
+  private publishAlerts(slo: LoadedSlo, group: Group, status: SloStatus): void {
+    for (const tier of status.tiers) {
+      const was = group.firing.has(tier.name);
+      if (tier.firing === was) continue;
+      if (tier.firing) group.firing.add(tier.name);
+      else group.firing.delete(tier.name);
+      const consumed = status.errorBudget.consumed;
+      this.options.events.emit("slo.alert", {
+        state: tier.firing ? "firing" : "resolved",
+        at: status.at,
+        labels: {
+          ...slo.spec.alerting.labels,
+          ...group.labels,
+          alertname: "SLOErrorBudgetBurn",
+          slo: slo.name,
+          service: slo.spec.service,
+          severity: tier.severity,
+          tier: tier.name,
+        },
+        annotations: {
+          summary: `${slo.name} is burning its error budget ${round1(tier.longBurnRate ?? 0)}× too fast over ${formatWindow(tier.longWindowMs)}`,
+          description: `${consumed === null ? "No" : `${round1(consumed * 100)}% of the`} error budget of ${slo.name} (objective ${slo.spec.objective}%) is consumed; at this rate a ${tier.severity} tier fires.`,
+          budget_consumed: consumed === null ? "" : String(consumed),
+          ...(slo.runbook ? { runbook_url: slo.runbook } : {}),
+        },
+      });
+    }
+  }
+
+  private group(slo: LoadedSlo, labels: Record<string, string>): Group {
+    const key = JSON.stringify(labels);
+    let group = slo.groups.get(key);
+    if (!group) {
+      group = { labels, evaluator: new SloEvaluator(sloTarget(slo.spec)), firing: new Set(), last: null };
+      slo.groups.set(key, group);
+    }
+    return group;
+  }
+
+  /** Events of the minute ending at `minuteEnd` from the SLI queries, per group. */
+  private async recordQueryMinute(slo: LoadedSlo, minuteEnd: number): Promise<void> {
+    const counts = await this.queryCounts(slo, minuteEnd, minuteEnd, MINUTE);
+    for (const c of counts) this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+  }
+
+  private recordCompositeMinute(slo: LoadedSlo, minuteEnd: number): void {
+    const components = slo.spec.composite?.components ?? [];
+    let good = 0;
+    let total = 0;
+    for (const component of components) {
+      const other = this.slos.get(component.slo);
+      if (!other) continue;
+      for (const g of other.groups.values()) {
+        const minute = g.evaluator.eventsBetween(minuteEnd - MINUTE, minuteEnd);
+        if (minute.total <= 0) continue;
+        // Each component weighs by its weight, not its traffic: a quiet dependency counts as much as a busy one.
+        good += (component.weight * minute.good) / minute.total / other.groups.size;
+        total += component.weight / other.groups.size;
+      }
+    }
+    if (total > 0) this.group(slo, {}).evaluator.record(minuteEnd - 1, good, total);
+  }
+
+  /**
+   * Good and total events per minute for [from, to] from the SLI queries: rates over 1 minute times 60,
+   * grouped by the SLO's groupBy labels.
+   */
+  private async queryCounts(
+    slo: LoadedSlo,
+    from: number,
+    to: number,
+    stepMs: number,
+  ): Promise<Array<{ labels: Record<string, string>; t: number; good: number; total: number }>> {
+    const queries = sliQueries(slo.spec);
+    if (!queries) return [];
+    const backend = this.options.backend();
+    const run = async (query: string) => {
+      const result = await backend.rangeQuery({
+        query: withWindow(query, "1m"),
+        start: from,
+        end: to,
+        step: stepMs,
+      });
+      return perGroup(result.value, slo.spec.groupBy);
+    };
+    const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
+    const out: Array<{ labels: Record<string, string>; t: number; good: number; total: number }> = [];
+    for (const [key, totals] of total) {
+      const firsts = first.get(key);
+      for (const [t, perSecond] of totals.points) {
+        const all = perSecond * 60;
+        if (!(all > 0)) continue;
+        const other = (firsts?.points.get(t) ?? 0) * 60;
+        const good = queries.firstIsBad ? all - other : other;
+        out.push({ labels: totals.labels, t, good: Math.max(0, Math.min(all, good)), total: all });
+      }
+    }
+    return out;
+  }
+
+  /** Fills a new SLO's buckets from what is stored: check rollups, or the metrics the SLI queries read. */
+  private async replay(slo: LoadedSlo, now: number): Promise<void> {
+    const window = windowAt(sloTarget(slo.spec).window, now);
+    const from = Math.floor(window.start / MINUTE) * MINUTE;
+    const check = sliCheck(slo.spec);
+    if (check !== null) {
+      const rows = await this.options.db
+        .selectFrom("check_rollups")
+        .selectAll()
+        .where("check_name", "=", check)
+        .where("resolution", "in", ["1m", "1h"])
+        .where("start", ">=", from - HOUR)
+        .orderBy("start")
+        .execute();
+      // Minute rollups where they exist (the last 7 days), hours before them.
+      const firstMinute = rows.find((r) => r.resolution === "1m")?.start ?? Number.POSITIVE_INFINITY;
+      for (const row of rows) {
+        const size = row.resolution === "1m" ? MINUTE : HOUR;
+        if (row.resolution === "1h" && row.start + HOUR > firstMinute) continue;
+        if (row.start + size <= from || row.runs === 0) continue;
+        const { good, total } = rollupCounts(slo.spec, row);
+        this.group(slo, {}).evaluator.record(Math.min(row.start + size - 1, now), good, total);
+      }
+      return;
+    }
+    if (!isQuerySli(slo.spec)) return;
+    const end = Math.floor(now / MINUTE) * MINUTE;
+    for (let start = from + MINUTE; start <= end; start += REPLAY_CHUNK_MS) {
+      const stop = Math.min(end, start + REPLAY_CHUNK_MS - MINUTE);
+      for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
+        this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+      }
+    }
+  }
+
+  private async serviceRunbooks(): Promise<Map<string, string>> {
+    const rows = await this.options.db.selectFrom("services").select(["name", "runbook_url"]).execute();
+    const out = new Map<string, string>();
+    for (const row of rows) if (row.runbook_url) out.set(row.name, row.runbook_url);
+    return out;
+  }
+
+  private scheduleTick(): void {
+    const now = this.options.clock.now();
+    // A few seconds after each minute, so samples of the minute that closed have arrived.
+    const delay = MINUTE - (now % MINUTE) + 5000;
+    this.timer = setTimeout(() => {
+      this.serialise(() => this.tick());
+      this.scheduleTick();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private serialise(job: () => Promise<void>): void {
+    this.work = this.work.then(job, job).catch((error: unknown) => {
+      this.options.log.error({ err: error }, "SLO evaluation failed");
+    });
+  }
+}
+
+function isQuerySli(spec: SloSpec): boolean {
+  return spec.sli?.ratio !== undefined || spec.sli?.latency?.histogram !== undefined;
+}
+
+/** The two queries of a PromQL SLI: good (or bad) and total, as rates over [{{.window}}]. */
+function sliQueries(spec: SloSpec): { first: string; total: string; firstIsBad: boolean } | null {
+  const ratio = spec.sli?.ratio;
+  if (ratio) {
+    const bad = ratio.bad !== undefined;
+    return { first: (bad ? ratio.bad : ratio.good) ?? "", total: ratio.total, firstIsBad: bad };
+  }
+  const h = spec.sli?.latency?.histogram;
+  if (h) {
+    const by = spec.groupBy.length > 0 ? ` by (${spec.groupBy.join(", ")})` : "";
+    const sel = h.selector.trim();
+    const inner = sel.startsWith("{") ? sel.slice(1, -1).trim() : sel;
+    const withLe = inner === "" ? `{le="${h.le}"}` : `{${inner}, le="${h.le}"}`;
+    return {
+      first: `sum${by} (rate(${h.metric}_bucket${withLe}[{{.window}}]))`,
+      total: `sum${by} (rate(${h.metric}_count${sel}[{{.window}}]))`,
+      firstIsBad: false,
+    };
+  }
+  return null;
+}
+
+function checkRunCounts(spec: SloSpec, run: CheckRan): { good: number; total: number } {
+  const latency = spec.sli?.latency?.check;
+  if (latency) return { good: run.ok && run.durationMs <= durationMs(latency.threshold) ? 1 : 0, total: 1 };
+  const bad = !run.ok || (spec.sli?.checkAvailability?.degradedIsBad === true && run.degraded);
+  return { good: bad ? 0 : 1, total: 1 };
+}
+
+function rollupCounts(
+  spec: SloSpec,
+  row: { runs: number; failures: number; degraded: number; latency_histogram: string },
+): { good: number; total: number } {
+  const latency = spec.sli?.latency?.check;
+  if (latency) {
+    const histogram = JSON.parse(row.latency_histogram) as LatencyHistogram;
+    return { good: countAtOrBelow(histogram, durationMs(latency.threshold)), total: row.runs };
+  }
+  const degradedBad = spec.sli?.checkAvailability?.degradedIsBad === true ? row.degraded : 0;
+  return { good: Math.max(0, row.runs - row.failures - degradedBad), total: row.runs };
+}
+
+/** Query results keyed by their groupBy label values, each with its points by time. */
+function perGroup(
+  value: QueryValue,
+  groupBy: readonly string[],
+): Map<string, { labels: Record<string, string>; points: Map<number, number> }> {
+  const out = new Map<string, { labels: Record<string, string>; points: Map<number, number> }>();
+  const series =
+    value.type === "matrix"
+      ? value.series.map((s) => ({ labels: s.labels, points: s.points.map((p) => [p.t, p.f] as const) }))
+      : value.type === "vector"
+        ? value.samples.map((s) => ({ labels: s.labels, points: [[s.t, s.f] as const] }))
+        : [];
+  for (const s of series) {
+    const labels = Object.fromEntries(groupBy.map((name) => [name, getLabelValue(s.labels, name)]));
+    const key = JSON.stringify(labels);
+    const entry = out.get(key) ?? { labels, points: new Map<number, number>() };
+    for (const [t, f] of s.points)
+      if (Number.isFinite(f)) entry.points.set(t, (entry.points.get(t) ?? 0) + f);
+    out.set(key, entry);
+  }
+  return out;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function formatWindow(ms: number): string {
+  if (ms % HOUR === 0) return `${ms / HOUR}h`;
+  return `${Math.round(ms / MINUTE)}m`;
+}
