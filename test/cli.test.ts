@@ -39,7 +39,7 @@ describe("the nines command against a running server", () => {
 
   it("validates locally: exit 0 when valid, 2 with file:line:column lines when not", async () => {
     const ok = await runNines(["validate", EXAMPLES]);
-    expect(ok).toMatchObject({ code: 0, stdout: `${EXAMPLES}: valid, 9 objects\n` });
+    expect(ok).toMatchObject({ code: 0, stdout: `${EXAMPLES}: valid, 12 objects\n` });
     const bad = join(work, "bad.yaml");
     writeFileSync(
       bad,
@@ -66,7 +66,7 @@ describe("the nines command against a running server", () => {
     expect(diff).toMatchObject({
       code: 1,
       stdout:
-        "~ Service postgres (update)\n    spec.tier: 1 → 2\n0 to create, 1 to change, 0 to delete, 8 unchanged\n",
+        "~ Service postgres (update)\n    spec.tier: 1 → 2\n0 to create, 1 to change, 0 to delete, 11 unchanged\n",
     });
     const apply = await runNines(["apply", dir], env);
     expect(apply.code).toBe(0);
@@ -176,6 +176,20 @@ describe("the nines command against a running server", () => {
       code: 2,
       stderr: 'nines: INVALID_INPUT: Check "nightly-backup" is a heartbeat: it runs when its job pings it.\n',
     });
+  });
+
+  it("lists SLOs, shows one, and answers the change gate with exit 0 or 1", async () => {
+    const list = await runNines(["slo", "list"], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^NAME\s+GROUP\s+SERVICE\s+OBJECTIVE\s+WINDOW\s+STATUS/);
+    expect(list.stdout).toMatch(/checkout-availability\s+checkout\s+99\.5%\s+30d\s+insufficient_data/);
+    const status = await runNines(["slo", "status", "checkout-availability"], env);
+    expect(status.stdout).toMatch(/^checkout-availability \(service checkout\): 99\.5% over 30d\n/);
+    expect(status.stdout).toMatch(/page-fast\s+page\s+14\.4×/);
+    const gate = await runNines(["gate", "--service", "checkout"], env);
+    expect(gate).toMatchObject({ code: 0, stdout: "changes to checkout may go ahead\n" });
+    const unknown = await runNines(["gate", "--service", "nope"], env);
+    expect(unknown.code).toBe(4);
   });
 
   it("prints the JSON Schema of every kind", async () => {

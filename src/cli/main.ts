@@ -4,6 +4,7 @@ import { ninesVersion } from "../app/version.js";
 import { isNinesError } from "../platform/errors.js";
 import { registerAuditCommands, registerCatalogCommands, registerTokenCommands } from "./admin-commands.js";
 import { registerCheckCommands } from "./check-commands.js";
+import { registerSloCommands } from "./slo-commands.js";
 import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
 import { NinesClient } from "./client.js";
 import { registerConfigCommands } from "./config-commands.js";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program, globals);
   registerCatalogCommands(program, globals);
   registerCheckCommands(program, globals);
+  registerSloCommands(program, globals);
   registerPromqlCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -130,6 +130,8 @@ export class SloRuntime {
       }
       const slo: LoadedSlo = { name: row.name, spec, fingerprint, groups: new Map(), runbook };
       this.slos.set(row.name, slo);
+      // An ungrouped SLO is listed from the start ("insufficient data"); groups appear with their data.
+      if (spec.groupBy.length === 0) this.group(slo, {});
       try {
         await this.replay(slo, now);
       } catch (error) {
