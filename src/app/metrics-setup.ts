@@ -5,8 +5,13 @@ import { NinesError } from "../platform/errors.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { queryEngineOptions } from "../prom-api/index.js";
-import { localBackend, type MetricsBackend, remoteBackend } from "../tsdb/index.js";
-import { type EmbeddedTsdb, openEmbeddedTsdb } from "../tsdb/embedded/index.js";
+import {
+  type EmbeddedTsdb,
+  localBackend,
+  type MetricsBackend,
+  openEmbeddedTsdb,
+  remoteBackend,
+} from "../tsdb/index.js";
 import type { Settings } from "./settings.js";
 import { ninesVersion } from "./version.js";
 

@@ -21,3 +21,11 @@ export {
 } from "./metrics-backend.js";
 export { type RemoteBackend, type RemoteBackendOptions, remoteBackend } from "./remote/remote-backend.js";
 export type { RemoteWriteQueueOptions, RemoteWriteStats } from "./remote/remote-write-queue.js";
+export {
+  type CompactionResult,
+  EmbeddedTsdb,
+  type EmbeddedTsdbOptions,
+  type EmbeddedTsdbStats,
+  openEmbeddedTsdb,
+  type RetentionResult,
+} from "./embedded/index.js";
