@@ -33,6 +33,11 @@ export {
 } from "./labels.js";
 export { isPromqlError, PromqlError, type PromqlErrorType, toNinesError } from "./promql-error.js";
 export {
+  parseSeriesLine,
+  type SequenceValue,
+  type SeriesDefinition,
+} from "./promqltest/parse-test-file.js";
+export {
   runPromqlTest,
   runPromqlTestFile,
   type TestFailure,

@@ -15,9 +15,15 @@ export const METRIC_NAME = "__name__";
 const SEP = "\u0000";
 const PAIR = "\u0001";
 
+// Label sets are immutable and shared by every step of a series, so each one's key is built once.
+const keys = new WeakMap<Labels, string>();
+
 export function labelsKey(labels: Labels): string {
-  let key = "";
+  let key = keys.get(labels);
+  if (key !== undefined) return key;
+  key = "";
   for (const l of labels) key += l.name + PAIR + l.value + SEP;
+  keys.set(labels, key);
   return key;
 }
 

@@ -28,11 +28,29 @@ interface Group {
   dropName: boolean;
 }
 
+interface GroupOf {
+  grouping: readonly string[];
+  without: boolean;
+  labels: Labels;
+  key: string;
+}
+
+// A series meets the same aggregation at every step of a range query: its group is worked out once.
+const groupOfSeries = new WeakMap<Labels, GroupOf>();
+
+function groupOf(labels: Labels, grouping: readonly string[], without: boolean): GroupOf {
+  const cached = groupOfSeries.get(labels);
+  if (cached !== undefined && cached.grouping === grouping && cached.without === without) return cached;
+  const own = groupLabels(labels, grouping, without);
+  const entry = { grouping, without, labels: own, key: labelsKey(own) };
+  groupOfSeries.set(labels, entry);
+  return entry;
+}
+
 function groupSamples(vec: readonly Sample[], ctx: AggregateContext): Group[] {
   const groups = new Map<string, Group>();
   for (const s of vec) {
-    const labels = groupLabels(s.labels, ctx.grouping, ctx.without);
-    const key = labelsKey(labels);
+    const { labels, key } = groupOf(s.labels, ctx.grouping, ctx.without);
     let g = groups.get(key);
     if (g === undefined) {
       g = { labels, samples: [], dropName: false };

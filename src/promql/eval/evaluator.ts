@@ -247,7 +247,9 @@ export class Evaluator {
 
   /** Runs `fn` for every step and collects the per-step vectors into series. */
   stepwise(steps: Steps, fn: (i: number, t: number) => Sample[]): StepSeries[] {
+    // Keyed by the label set's key; series that will drop __name__ are kept apart from those that keep it.
     const byKey = new Map<string, StepSeries>();
+    const byKeyDropName = new Map<string, StepSeries>();
     const order: StepSeries[] = [];
     for (let i = 0; i < steps.count; i++) {
       this.check();
@@ -259,8 +261,8 @@ export class Evaluator {
           if (seen.has(key)) this.fail("vector cannot contain metrics with the same labelset");
           seen.add(key);
         }
-        const fullKey = s.dropName ? `${key}\u0002` : key;
-        let series = byKey.get(fullKey);
+        const map = s.dropName ? byKeyDropName : byKey;
+        let series = map.get(key);
         if (series === undefined) {
           series = {
             labels: s.labels,
@@ -268,7 +270,7 @@ export class Evaluator {
             values: new Float64Array(steps.count),
             present: new Uint8Array(steps.count),
           };
-          byKey.set(fullKey, series);
+          map.set(key, series);
           order.push(series);
         }
         series.values[i] = s.f;
@@ -349,22 +351,26 @@ export class Evaluator {
     const input = this.rangeInput(arg, steps);
     if (e.func === "rate" || e.func === "increase") this.checkCounterName(input);
     const keepName = KEEPS_METRIC_NAME.has(e.func);
+    // One context object for every window of the query: functions read it and never keep it.
+    const ctx: Mutable<RangeFnContext> = {
+      rangeStart: 0,
+      rangeEnd: 0,
+      rangeMs: input.rangeMs,
+      stepTime: 0,
+      scalars: [],
+      warn: (m) => this.warnings.add(m),
+      fail: (m) => this.fail(m),
+    };
     const out = this.stepwise(steps, (i, t) => {
       const vec: Sample[] = [];
-      const scalars = scalarArgs.map((s) => s[i] as number);
+      ctx.scalars = scalarArgs.map((s) => s[i] as number);
+      ctx.stepTime = t;
       for (const s of input.series) {
         const w = this.window(s, input, t);
         if (w.to <= w.from) continue;
         this.addSamples(w.to - w.from);
-        const ctx: RangeFnContext = {
-          rangeStart: w.end - input.rangeMs,
-          rangeEnd: w.end,
-          rangeMs: input.rangeMs,
-          stepTime: t,
-          scalars,
-          warn: (m) => this.warnings.add(m),
-          fail: (m) => this.fail(m),
-        };
+        ctx.rangeStart = w.end - input.rangeMs;
+        ctx.rangeEnd = w.end;
         const f = fn(w, ctx);
         this.samples -= w.to - w.from;
         if (f === undefined) continue;
@@ -579,3 +585,5 @@ function absentLabels(e: Expr | undefined): Labels {
 export function sortSeries<T extends { labels: Labels }>(series: T[]): T[] {
   return series.sort((a, b) => compareLabels(a.labels, b.labels));
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
