@@ -1,5 +1,7 @@
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { EXIT } from "./cli-error.js";
+import type { ConfigObject } from "../config/index.js";
+import { CliError, EXIT } from "./cli-error.js";
 import type { NinesClient } from "./client.js";
 import { type OutputFormat, print } from "./output.js";
 
@@ -107,6 +109,49 @@ export function registerSloCommands(program: Command, globals: Globals): void {
       process.stdout.write(`${lines.join("\n")}\n`);
     });
 
+  slo
+    .command("export-rules")
+    .description(
+      "write Sloth-compatible Prometheus recording and alerting rules for SLOs with PromQL SLIs, for teams who evaluate in Prometheus",
+    )
+    .option("--slo <name...>", "only these SLOs (default: every SLO that can be exported)")
+    .option("--from <path>", "read the SLOs from configuration files, offline, instead of from the server")
+    .option("--out <file>", "write the rule file here instead of to standard output")
+    .action(async (options: { slo?: string[]; from?: string; out?: string }) => {
+      const objects = options.from ? await localSlos(options.from) : await serverSlos(globals().client);
+      const [{ SloSpec, formatRuleFile, slothRules }, { ninesVersion }] = await Promise.all([
+        import("../slo/index.js"),
+        import("../app/version.js"),
+      ]);
+      const wanted = options.slo ? new Set(options.slo) : null;
+      const missing = [...(wanted ?? [])].filter((n) => !objects.some((o) => o.metadata.name === n));
+      if (missing.length > 0)
+        throw new CliError(
+          `no SLO named ${missing.join(", ")}; \`nines slo list\` lists them`,
+          EXIT.NOT_FOUND,
+        );
+      const slos = objects
+        .filter((o) => wanted === null || wanted.has(o.metadata.name))
+        .map((o) => ({ name: o.metadata.name, spec: SloSpec.parse(o.spec) }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const result = slothRules(slos, { version: ninesVersion() });
+      // SLOs named on the command line must export; others without a PromQL SLI are skipped with a warning.
+      if (wanted !== null && result.skipped.length > 0)
+        throw new CliError(
+          "these SLOs cannot be exported",
+          EXIT.INVALID,
+          result.skipped.map((s) => `${s.name}: ${s.reason}`),
+        );
+      for (const s of result.skipped) process.stderr.write(`nines: skipped ${s.name}: ${s.reason}\n`);
+      for (const w of result.warnings) process.stderr.write(`nines: warning: ${w}\n`);
+      const text = formatRuleFile(result.groups);
+      if (options.out) {
+        await writeFile(options.out, text);
+        const count = slos.length - result.skipped.length;
+        process.stderr.write(`${options.out}: rules for ${count} SLO${count === 1 ? "" : "s"}\n`);
+      } else process.stdout.write(text);
+    });
+
   program
     .command("gate")
     .description(
@@ -127,4 +172,36 @@ export function registerSloCommands(program: Command, globals: Globals): void {
         );
       if (!answer.allowed) process.exitCode = EXIT.NEGATIVE;
     });
+}
+
+async function serverSlos(client: NinesClient): Promise<ConfigObject[]> {
+  const answer = await client.request<{ objects: ConfigObject[] }>("GET", "/api/v1/config/objects?kind=SLO");
+  return answer.objects.filter((o) => o.kind === "SLO");
+}
+
+/** SLOs from configuration files, validated as `nines validate` does (OpenSLO and Sloth files included). */
+async function localSlos(path: string): Promise<ConfigObject[]> {
+  const [config, { createKindRegistry }, slo] = await Promise.all([
+    import("../config/index.js"),
+    import("../app/registry.js"),
+    import("../slo/index.js"),
+  ]);
+  const read = await config.readConfigPath(path);
+  const base = createKindRegistry();
+  const translators = [...base.translators()];
+  for (const t of [slo.openSloTranslator, slo.slothTranslator])
+    if (!translators.includes(t)) translators.push(t);
+  const { documents, problems } = new config.ConfigService(
+    new config.KindRegistry(base.all(), translators),
+  ).validate(read.sources);
+  const all = [...read.problems, ...problems];
+  const errors = all.filter((p) => p.severity === "error");
+  if (errors.length > 0)
+    throw new CliError(
+      `${errors.length} error${errors.length === 1 ? "" : "s"} in ${path}`,
+      EXIT.INVALID,
+      all.map(config.formatProblem),
+    );
+  for (const p of all) process.stderr.write(`${config.formatProblem(p)}\n`);
+  return documents.filter((o) => o.kind === "SLO" && o.apiVersion === "nines/v1");
 }

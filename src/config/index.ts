@@ -15,3 +15,8 @@ export type { ConfigProblem } from "./problems.js";
 export { readConfigPath } from "./sources.js";
 export type { ConfigSource } from "./sources.js";
 export { ApplyBody, configRoutes } from "./config-routes.js";
+export { translatedDocument } from "./document-translator.js";
+export type { DocumentTranslator, Origin, RawLookup, Translation } from "./document-translator.js";
+export type { Position, RawDocument } from "./parse-yaml.js";
+export type { DocPath } from "./kinds.js";
+export { parseWithPositions } from "./validate.js";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Ctx } from "../platform/context.js";
+import type { DocumentTranslator } from "./document-translator.js";
 
 /** Names of config objects: DNS-label style, so they work in URLs, metric labels and file names alike. */
 export const ObjectName = z
@@ -89,7 +90,11 @@ export function defineKind<Spec>(definition: KindDefinition<Spec>): AnyKind {
 export class KindRegistry {
   private readonly byKey = new Map<string, AnyKind>();
 
-  constructor(kinds: readonly AnyKind[]) {
+  /** `documentTranslators` turn documents in other formats (OpenSLO, Sloth) into these kinds. */
+  constructor(
+    kinds: readonly AnyKind[],
+    private readonly documentTranslators: readonly DocumentTranslator[] = [],
+  ) {
     for (const kind of kinds) {
       const key = `${kind.apiVersion}/${kind.kind}`;
       if (this.byKey.has(key)) throw new Error(`kind ${key} is registered twice`);
@@ -104,6 +109,10 @@ export class KindRegistry {
   /** Every kind, in apply order. */
   all(): AnyKind[] {
     return [...this.byKey.values()].sort((a, b) => a.order - b.order);
+  }
+
+  translators(): readonly DocumentTranslator[] {
+    return this.documentTranslators;
   }
 
   apiVersions(): string[] {

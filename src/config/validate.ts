@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { translateDocuments } from "./document-translator.js";
 import { type AnyKind, type ConfigObject, type DocPath, type KindRegistry, Metadata } from "./kinds.js";
 import { parseYamlSources, type RawDocument } from "./parse-yaml.js";
 import { type ConfigProblem, didYouMean, suggestion } from "./problems.js";
@@ -29,9 +30,10 @@ export function validateSources(sources: readonly ConfigSource[], registry: Kind
 }
 
 export function validateDocuments(raws: readonly RawDocument[], registry: KindRegistry): ValidationResult {
-  const problems: ConfigProblem[] = [];
+  const translated = translateDocuments(raws, registry.translators());
+  const problems: ConfigProblem[] = [...translated.problems];
   const documents: ValidatedDocument[] = [];
-  for (const raw of raws) {
+  for (const raw of translated.documents) {
     const object = validateOne(raw, registry, problems);
     if (object) documents.push({ object, raw });
   }
@@ -104,7 +106,7 @@ function validateOne(
 }
 
 /** Parses value with schema and turns each zod issue into a positioned, readable problem. */
-function parseWithPositions<T>(
+export function parseWithPositions<T>(
   schema: z.ZodType<T>,
   value: unknown,
   base: DocPath,

@@ -18,3 +18,12 @@ export { SloSpec, sliCheck, sloKind, sloTarget, sloTiers, sloWindow } from "./sl
 export { nominalWindowMs, type SloWindow, windowAt } from "./slo-window.js";
 export { sloRoutes } from "./slo-routes.js";
 export { type GateAnswer, type SloAlert, SloRuntime, type SloSummary } from "./slo-runtime.js";
+export { OWNER_TEAM_ANNOTATION, openSloTranslator } from "./openslo/openslo-translator.js";
+export { slothTranslator } from "./sloth/sloth-translator.js";
+export {
+  formatRuleFile,
+  type PrometheusRule,
+  type PrometheusRuleGroup,
+  type SlothExport,
+  slothRules,
+} from "./sloth/sloth-rules.js";
