@@ -223,7 +223,7 @@ const QUERIES = [
   "histogram_quantile(0.99, sum by (le) (rate(bench_latency_seconds_0_bucket[5m])))",
   "avg_over_time(bench_cpu_ratio_0[10m])",
   "max by (instance) (bench_queue_length_0)",
-  "topk(3, bench_cpu_ratio_1)",
+  "topk(3, rate(bench_requests_total_4[5m]))",
   'sum(increase(bench_requests_total_3{path=~"/api/v[0-4]"}[1h]))',
   'count by (job) ({__name__=~"bench_requests_total_.*"})',
   "bench_queue_length_1 > 3",
@@ -330,7 +330,7 @@ async function measure(system, shards, start, end, totalSamples) {
   const afterIngest = memory(system.child.pid);
   // Let background work (head compaction, chunk flushes) settle before timing queries.
   await sleep(3000);
-  const queries = await runQueries(system, start, end);
+  const queries = await runQueries(system, start + STEP_MS / 2, end);
   const rss = memory(system.child.pid);
   await stopChild(system.child, 60_000);
   const bytes = directoryBytes(system.dataDir);
