@@ -192,6 +192,22 @@ describe("the nines command against a running server", () => {
     expect(unknown.code).toBe(4);
   });
 
+  it("imports an alertmanager.yml as Nines config, or names the line that is wrong", async () => {
+    const good = join(work, "alertmanager.yml");
+    writeFileSync(
+      good,
+      "route:\n  receiver: ops\nreceivers:\n  - name: ops\n    webhook_configs:\n      - url: http://127.0.0.1:5001/\n",
+    );
+    const imported = await runNines(["alertmanager", "import", good]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/kind: Receiver\n[\s\S]*kind: AlertmanagerConfig\n/);
+    const bad = join(work, "bad-alertmanager.yml");
+    writeFileSync(bad, "route:\n  receiver: opz\nreceivers:\n  - name: ops\n");
+    const refused = await runNines(["alertmanager", "import", bad]);
+    expect(refused).toMatchObject({ code: 2, stdout: "" });
+    expect(refused.stderr).toContain(`${bad}:2:13: error: undefined receiver "opz" used in route`);
+  });
+
   it("prints the JSON Schema of every kind", async () => {
     const schema = JSON.parse((await runNines(["schema"])).stdout);
     expect(schema.oneOf.map((k: { title: string }) => k.title)).toEqual([
@@ -201,6 +217,9 @@ describe("the nines command against a running server", () => {
       "nines/v1 Check",
       "nines/v1 SLO",
       "nines/v1 ScrapeConfig",
+      "nines/v1 RuleGroup",
+      "nines/v1 Receiver",
+      "nines/v1 AlertmanagerConfig",
     ]);
     const service = schema.oneOf[2];
     expect(service.properties.spec.required).toEqual(["ownerTeam"]);

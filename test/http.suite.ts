@@ -206,7 +206,8 @@ export function runHttpSuite({ dialect }: { dialect: DialectName }): void {
       });
       const planned = ApplyResultSchema.parse(plan.json());
       expect(planned.applied).toBe(false);
-      expect(planned.plan?.changes.filter((c) => c.action === "delete")).toHaveLength(9);
+      // Everything of the example configuration goes: the desired state is this one file.
+      expect(planned.plan?.changes.filter((c) => c.action === "delete")).toHaveLength(12);
 
       const bad = await inject({
         method: "POST",

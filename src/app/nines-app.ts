@@ -30,6 +30,7 @@ import { NinesError } from "../platform/errors.js";
 import { createEventBus, type EventBus } from "../platform/events.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import { createMetrics, type Metrics } from "../platform/metrics.js";
+import { loadRuleFiles, loadRuleGroups, RuleManager } from "../alerting/rules/index.js";
 import { loadScrapeConfigs, ScrapeRuntime } from "../scrape/index.js";
 import { SloRuntime } from "../slo/index.js";
 import type { EmbeddedTsdb, MetricsBackend } from "../tsdb/index.js";
@@ -53,6 +54,7 @@ export interface NinesApp {
   checks: ChecksRuntime;
   scrape: ScrapeRuntime;
   slos: SloRuntime;
+  rules: RuleManager;
   /** Where samples are written and PromQL is answered: the embedded store or an external database. */
   metricsBackend: MetricsBackend;
   /** The embedded store, when samples are kept here. */
@@ -198,6 +200,20 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     schedule: clock === systemClock,
     userAgent: `Nines/${ninesVersion()}`,
   });
+  const rules = new RuleManager({
+    backend: metricsBackend,
+    clock,
+    log,
+    events,
+    externalURL: `http://${settings.host}:${settings.port}`,
+    schedule: clock === systemClock,
+    load: async () => {
+      const files = await loadRuleFiles(settings.ruleFiles);
+      for (const problem of files.problems)
+        log.error({ problem: formatProblem(problem) }, "rule file not loaded");
+      return [...(await loadRuleGroups(database.db)), ...files.groups];
+    },
+  });
   const slos = new SloRuntime({
     db: database.db,
     clock,
@@ -211,6 +227,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     await slos.start();
     await checks.start();
     await scrape.start();
+    await rules.start();
   } else await executor.close();
   const server = await buildServer(
     {
@@ -239,6 +256,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       uptime: new UptimeCache(options.uptimeCacheTtlMs),
       scrape,
       slos,
+      rules,
       metricsBackend: () => metricsBackend,
       queryLimits: { maxSamples: settings.queryMaxSamples, timeoutMs: settings.queryTimeout },
     }),
@@ -257,6 +275,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     checks,
     scrape,
     slos,
+    rules,
     metricsBackend,
     tsdb,
     adminTokenFile,
@@ -282,6 +301,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
       if (settings.runChecks) {
+        await rules.stop();
         await scrape.stop();
         await checks.stop();
         await slos.stop();

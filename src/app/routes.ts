@@ -1,3 +1,4 @@
+import { type RuleManager, ruleRoutes } from "../alerting/rules/index.js";
 import { auditRoutes } from "../audit/index.js";
 import { tokenRoutes } from "../auth/index.js";
 import { catalogRoutes } from "../catalog/index.js";
@@ -18,6 +19,7 @@ export function allRoutes(deps: {
   uptime: UptimeCache;
   scrape: ScrapeRuntime;
   slos: SloRuntime;
+  rules: RuleManager;
   metricsBackend: () => MetricsBackend;
   queryLimits: QueryLimits;
 }): AnyRoute[] {
@@ -29,6 +31,7 @@ export function allRoutes(deps: {
     ...checkRoutes(deps.checks, deps.uptime),
     ...scrapeRoutes(deps.scrape),
     ...sloRoutes(deps.slos),
+    ...ruleRoutes(deps.rules),
     ...promApiRoutes({ backend: deps.metricsBackend, limits: deps.queryLimits, version: ninesVersion() }),
   ];
 }

@@ -106,6 +106,16 @@ export const Settings = z.object({
     .default(50_000_000)
     .describe("Most samples one query may hold in memory (Prometheus --query.max-samples)."),
   queryTimeout: DurationMs.default(120_000).describe("Longest a query may run (Prometheus --query.timeout)."),
+  ruleFiles: z
+    .string()
+    .default("")
+    .transform((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .describe("Plain Prometheus rule files to evaluate beside RuleGroup objects, comma-separated."),
   /** False for tools that open the state without running checks. */
   runChecks: Bool.default(true),
 });
@@ -133,6 +143,7 @@ const ENV: Record<keyof Settings, string> = {
   tsdbRetentionSize: "NINES_TSDB_RETENTION_SIZE",
   queryMaxSamples: "NINES_QUERY_MAX_SAMPLES",
   queryTimeout: "NINES_QUERY_TIMEOUT",
+  ruleFiles: "NINES_RULE_FILES",
 };
 
 /** Environment first, flags over it; an invalid value stops start-up with the variable's name. */

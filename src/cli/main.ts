@@ -4,6 +4,8 @@ import { ninesVersion } from "../app/version.js";
 import { isNinesError } from "../platform/errors.js";
 import { registerAuditCommands, registerCatalogCommands, registerTokenCommands } from "./admin-commands.js";
 import { registerCheckCommands } from "./check-commands.js";
+import { registerAlertmanagerCommands } from "./alertmanager-commands.js";
+import { registerRulesCommands } from "./rules-commands.js";
 import { registerSloCommands } from "./slo-commands.js";
 import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
 import { NinesClient } from "./client.js";
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerCheckCommands(program, globals);
   registerSloCommands(program, globals);
   registerPromqlCommands(program);
+  registerRulesCommands(program);
+  registerAlertmanagerCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -20,3 +20,4 @@ export type { DocumentTranslator, Origin, RawLookup, Translation } from "./docum
 export type { Position, RawDocument } from "./parse-yaml.js";
 export type { DocPath } from "./kinds.js";
 export { parseWithPositions } from "./validate.js";
+export { didYouMean } from "./problems.js";

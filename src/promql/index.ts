@@ -25,6 +25,8 @@ export { isStaleNaN, type Queryable, type SelectRequest, type Series, STALE_NAN 
 export { MemoryStorage, matcherTest } from "./memory-storage.js";
 export {
   compareLabels,
+  compareStrings,
+  formatLabels,
   type Label,
   type Labels,
   labelsFrom,
@@ -43,3 +45,4 @@ export {
   type TestFailure,
   type TestFileResult,
 } from "./promqltest/run-test-file.js";
+export { compileAnchored, expandTemplate } from "./eval/go-regexp.js";

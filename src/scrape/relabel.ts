@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { compareStrings, type Label, type Labels } from "../promql/labels.js";
+import { compareStrings, type Label, type Labels } from "../promql/index.js";
 // The Go RE2 translation lives in the PromQL engine; relabelling needs the same dialect.
-import { compileAnchored, expandTemplate } from "../promql/eval/go-regexp.js";
+import { compileAnchored, expandTemplate } from "../promql/index.js";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

@@ -6,7 +6,7 @@ import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import { type Label, type Labels, labelsKey, STALE_NAN } from "../promql/index.js";
-import { compareStrings, formatLabels } from "../promql/labels.js";
+import { compareStrings, formatLabels } from "../promql/index.js";
 import { AppendError, type Appender } from "../tsdb/index.js";
 import { ExpositionError, SCRAPE_ACCEPT_HEADER } from "./exposition/exposition.js";
 import { parseExposition } from "./exposition/parse-exposition.js";

@@ -1,4 +1,4 @@
-import { compareStrings } from "../promql/labels.js";
+import { compareStrings } from "../promql/index.js";
 import {
   isStaleNaN,
   type Labels,

@@ -1,4 +1,4 @@
-import { compareStrings, type Label } from "../../promql/labels.js";
+import { compareStrings, type Label } from "../../promql/index.js";
 import {
   type ExposedSample,
   ExpositionError,

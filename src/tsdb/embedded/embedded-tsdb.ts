@@ -4,7 +4,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { type Clock, systemClock } from "../../platform/clock.js";
 import { NinesError } from "../../platform/errors.js";
 import type { Log } from "../../platform/logger.js";
-import { compareStrings } from "../../promql/labels.js";
+import { compareStrings } from "../../promql/index.js";
 import { compareLabels, type Labels, type SelectRequest, type Series } from "../../promql/index.js";
 import { AppendError, type Appender, type MetricsStore, type SeriesRequest } from "../metrics-store.js";
 import { decodeChunk, encodeChunk } from "./chunk-encoding.js";

@@ -12,7 +12,7 @@ import {
   type QueryValue,
   type RangeSeriesResult,
 } from "../../promql/index.js";
-import { compareStrings } from "../../promql/labels.js";
+import { compareStrings } from "../../promql/index.js";
 import type { InstantQueryText, RangeQueryText } from "../metrics-backend.js";
 import type { SeriesRequest } from "../metrics-store.js";
 import { describeFetchError, type RemoteEndpoint } from "./remote-write-queue.js";
