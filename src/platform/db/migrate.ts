@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from "k
 import { NinesError } from "../errors.js";
 import { foundation } from "./migrations/0001-foundation.js";
 import { checks } from "./migrations/0002-checks.js";
+import { alerting } from "./migrations/0003-alerting.js";
 import type { Schema } from "./schema.js";
 
 /** Every migration, in order. Names sort in the order they must run; never rename or edit a shipped one. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001-foundation": foundation,
   "0002-checks": checks,
+  "0003-alerting": alerting,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

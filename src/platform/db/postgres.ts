@@ -1,6 +1,11 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import type { DialectAdapter, OpenedDatabase, QueryObserver } from "./dialect.js";
+import {
+  type DialectAdapter,
+  type OpenedDatabase,
+  type QueryObserver,
+  writeRowsInOneTransaction,
+} from "./dialect.js";
 import type { Schema } from "./schema.js";
 
 // int8 (bigint) columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
@@ -11,6 +16,8 @@ const postgresAdapter: DialectAdapter = {
   lockForUpdate: async (trx, key) => {
     await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
   },
+  // Writes go over the network, so the event loop is free meanwhile: one transaction of multi-row inserts.
+  writeRows: (db, writes) => writeRowsInOneTransaction(db, writes),
 };
 
 export function openPostgres(url: string, observe?: QueryObserver): OpenedDatabase {

@@ -172,4 +172,69 @@ export interface Schema {
   check_results: CheckResultsTable;
   check_rollups: CheckRollupsTable;
   check_events: CheckEventsTable;
+  alerts: AlertsTable;
+  silences: SilencesTable;
+  alerting_state: AlertingStateTable;
+  notification_outbox: NotificationOutboxTable;
+  notification_attempts: NotificationAttemptsTable;
+}
+
+export interface AlertsTable {
+  fingerprint: string;
+  /** JSON object. */
+  labels: string;
+  annotations: string;
+  starts_at: number;
+  ends_at: number | null;
+  generator_url: string | null;
+  /** "api", "rules", "slo" or "checks". */
+  source: string;
+  received_at: number;
+  updated_at: number;
+}
+
+export interface SilencesTable {
+  id: string;
+  /** JSON: Alertmanager matchers [{name, value, isRegex, isEqual}]. */
+  matchers: string;
+  starts_at: number;
+  ends_at: number;
+  created_by: string;
+  comment: string;
+  recurrence: string | null;
+  updated_at: number;
+}
+
+export interface AlertingStateTable {
+  key: string;
+  /** JSON. */
+  value: string;
+  updated_at: number;
+}
+
+export interface NotificationOutboxTable {
+  id: string;
+  idempotency_key: string;
+  receiver: string;
+  /** e.g. "webhook_configs[0]". */
+  integration: string;
+  /** JSON: the NotificationRequest. */
+  request: string;
+  /** "pending", "delivered" or "dead". */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NotificationAttemptsTable {
+  id: string;
+  outbox_id: string;
+  at: number;
+  duration_ms: number;
+  ok: number;
+  status_code: number | null;
+  response: string | null;
 }
