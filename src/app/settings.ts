@@ -41,7 +41,8 @@ const ByteSize = z
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 
-const CidrList = z
+/** A comma-separated list in one variable: CIDRs, file paths. */
+const CommaList = z
   .string()
   .default("")
   .transform((text) =>
@@ -84,10 +85,10 @@ export const Settings = z.object({
     .min(0)
     .default(200)
     .describe("Probe checks from which probes move to the worker threads; fewer run on the main thread."),
-  checkAllowCidrs: CidrList.describe(
+  checkAllowCidrs: CommaList.describe(
     "Addresses checks may reach even if blocked by default, e.g. 169.254.169.254/32.",
   ),
-  checkDenyCidrs: CidrList.describe(
+  checkDenyCidrs: CommaList.describe(
     "Addresses checks may not reach, in addition to link-local and cloud metadata.",
   ),
   metricsRemoteWriteUrl: HttpUrl.optional().describe(
@@ -106,16 +107,9 @@ export const Settings = z.object({
     .default(50_000_000)
     .describe("Most samples one query may hold in memory (Prometheus --query.max-samples)."),
   queryTimeout: DurationMs.default(120_000).describe("Longest a query may run (Prometheus --query.timeout)."),
-  ruleFiles: z
-    .string()
-    .default("")
-    .transform((text) =>
-      text
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .describe("Plain Prometheus rule files to evaluate beside RuleGroup objects, comma-separated."),
+  ruleFiles: CommaList.describe(
+    "Plain Prometheus rule files to evaluate beside RuleGroup objects, comma-separated.",
+  ),
   /** False for tools that open the state without running checks. */
   runChecks: Bool.default(true),
 });

@@ -70,3 +70,49 @@ export function groupingProblem(expr: Expr, groupBy: readonly string[]): string 
   }
   return null;
 }
+
+/** The parts of an SLO spec the SLI queries come from. */
+export interface SliQuerySource {
+  readonly groupBy: readonly string[];
+  readonly sli?:
+    | {
+        readonly ratio?:
+          | { readonly good?: string; readonly bad?: string; readonly total: string }
+          | undefined;
+        readonly latency?:
+          | {
+              readonly histogram?:
+                | { readonly metric: string; readonly le: string; readonly selector: string }
+                | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * The two queries of a PromQL SLI, as rates over [{{.window}}]: good (or bad) events and all events. A
+ * latency histogram SLI counts the requests in its `le` bucket as good. Null for SLIs that are not PromQL.
+ */
+export function sliQueries(
+  spec: SliQuerySource,
+): { first: string; total: string; firstIsBad: boolean } | null {
+  const ratio = spec.sli?.ratio;
+  if (ratio) {
+    const bad = ratio.bad !== undefined;
+    return { first: (bad ? ratio.bad : ratio.good) ?? "", total: ratio.total, firstIsBad: bad };
+  }
+  const h = spec.sli?.latency?.histogram;
+  if (h) {
+    const by = spec.groupBy.length > 0 ? ` by (${spec.groupBy.join(", ")})` : "";
+    const sel = h.selector.trim();
+    const inner = sel.startsWith("{") ? sel.slice(1, -1).trim() : sel;
+    const withLe = inner === "" ? `{le="${h.le}"}` : `{${inner}, le="${h.le}"}`;
+    return {
+      first: `sum${by} (rate(${h.metric}_bucket${withLe}[{{.window}}]))`,
+      total: `sum${by} (rate(${h.metric}_count${sel}[{{.window}}]))`,
+      firstIsBad: false,
+    };
+  }
+  return null;
+}

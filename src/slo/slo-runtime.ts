@@ -5,7 +5,7 @@ import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import { getLabelValue, type QueryValue } from "./promql-values.js";
-import { withWindow } from "./sli-query.js";
+import { sliQueries, withWindow } from "./sli-query.js";
 import { SloEvaluator, type SloStatus } from "./slo-evaluator.js";
 import { type SloSpec, sliCheck, sloTarget } from "./slo-kind.js";
 import { windowAt } from "./slo-window.js";
@@ -406,28 +406,6 @@ export class SloRuntime {
 
 function isQuerySli(spec: SloSpec): boolean {
   return spec.sli?.ratio !== undefined || spec.sli?.latency?.histogram !== undefined;
-}
-
-/** The two queries of a PromQL SLI: good (or bad) and total, as rates over [{{.window}}]. */
-function sliQueries(spec: SloSpec): { first: string; total: string; firstIsBad: boolean } | null {
-  const ratio = spec.sli?.ratio;
-  if (ratio) {
-    const bad = ratio.bad !== undefined;
-    return { first: (bad ? ratio.bad : ratio.good) ?? "", total: ratio.total, firstIsBad: bad };
-  }
-  const h = spec.sli?.latency?.histogram;
-  if (h) {
-    const by = spec.groupBy.length > 0 ? ` by (${spec.groupBy.join(", ")})` : "";
-    const sel = h.selector.trim();
-    const inner = sel.startsWith("{") ? sel.slice(1, -1).trim() : sel;
-    const withLe = inner === "" ? `{le="${h.le}"}` : `{${inner}, le="${h.le}"}`;
-    return {
-      first: `sum${by} (rate(${h.metric}_bucket${withLe}[{{.window}}]))`,
-      total: `sum${by} (rate(${h.metric}_count${sel}[{{.window}}]))`,
-      firstIsBad: false,
-    };
-  }
-  return null;
 }
 
 function checkRunCounts(spec: SloSpec, run: CheckRan): { good: number; total: number } {

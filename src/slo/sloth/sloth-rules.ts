@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { type BurnRateTier, scaleTiers, WORKBOOK_TIERS } from "../burn-rate.js";
 import { type SloSpec, sloTiers, sloWindow } from "../slo-kind.js";
-import { withWindow } from "../sli-query.js";
+import { sliQueries, withWindow } from "../sli-query.js";
 import { nominalWindowMs } from "../slo-window.js";
 import { formatPromDuration } from "./durations.js";
 
@@ -60,24 +60,13 @@ type ErrorQuery = (window: string) => string;
 
 /** The query for the share of bad events over a window, or why the SLO cannot have one. */
 function errorRatioQuery(spec: SloSpec): ErrorQuery | { reason: string } {
-  const ratio = spec.sli?.ratio;
-  if (ratio) {
-    if (ratio.bad !== undefined) {
-      const bad = ratio.bad;
-      return (w) => `(${withWindow(bad, w)})\n/\n(${withWindow(ratio.total, w)})\n`;
-    }
-    const good = ratio.good ?? "";
-    return (w) => `1 - (\n(${withWindow(good, w)})\n/\n(${withWindow(ratio.total, w)})\n)\n`;
-  }
-  const h = spec.sli?.latency?.histogram;
-  if (h) {
-    // The same queries the SLO runtime evaluates for a histogram SLI.
-    const by = spec.groupBy.length > 0 ? ` by (${spec.groupBy.join(", ")})` : "";
-    const sel = h.selector.trim();
-    const inner = sel.startsWith("{") ? sel.slice(1, -1).trim() : sel;
-    const withLe = inner === "" ? `{le="${h.le}"}` : `{${inner}, le="${h.le}"}`;
-    return (w) =>
-      `1 - (\n(sum${by} (rate(${h.metric}_bucket${withLe}[${w}])))\n/\n(sum${by} (rate(${h.metric}_count${sel}[${w}])))\n)\n`;
+  const queries = sliQueries(spec);
+  if (queries) {
+    const { first, total, firstIsBad } = queries;
+    // The same queries the SLO runtime evaluates, as a ratio of bad events.
+    return firstIsBad
+      ? (w) => `(${withWindow(first, w)})\n/\n(${withWindow(total, w)})\n`
+      : (w) => `1 - (\n(${withWindow(first, w)})\n/\n(${withWindow(total, w)})\n)\n`;
   }
   if (spec.composite) return { reason: "a composite SLO has no SLI query of its own" };
   return {
