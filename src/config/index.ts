@@ -17,7 +17,7 @@ export type { ConfigSource } from "./sources.js";
 export { ApplyBody, configRoutes } from "./config-routes.js";
 export { translatedDocument } from "./document-translator.js";
 export type { DocumentTranslator, Origin, RawLookup, Translation } from "./document-translator.js";
-export type { Position, RawDocument } from "./parse-yaml.js";
+export { parseYamlSources, type Position, type RawDocument } from "./parse-yaml.js";
 export type { DocPath } from "./kinds.js";
 export { parseWithPositions } from "./validate.js";
 export { didYouMean } from "./problems.js";
