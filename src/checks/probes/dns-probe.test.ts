@@ -30,15 +30,14 @@ function answerFor(zone: Zone, query: Packet, overTcp: boolean): Buffer | null {
 /** A tiny authoritative server on 127.0.0.1, UDP and TCP on the same port. */
 async function dnsServer(zone: Zone): Promise<{ resolver: string; queries: string[] }> {
   const queries: string[] = [];
-  const udp: UdpSocket = createSocket("udp4");
-  udp.on("message", (message, remote) => {
+  const onMessage = (message: Buffer, remote: { port: number; address: string }) => {
     const query = decode(message);
     queries.push(`udp ${query.questions?.[0]?.type} ${query.questions?.[0]?.name}`);
     const reply = answerFor(zone, query, false);
     if (reply) udp.send(reply, remote.port, remote.address);
-  });
-  await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
-  const port = udp.address().port;
+  };
+  let udp: UdpSocket = createSocket("udp4");
+  udp.on("message", onMessage);
   const tcp: Server = createServer((socket) => {
     socket.on("data", (data) => {
       const query = decode(data.subarray(2));
@@ -50,10 +49,27 @@ async function dnsServer(zone: Zone): Promise<{ resolver: string; queries: strin
       socket.end(Buffer.concat([length, reply]));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(port, "127.0.0.1", resolve);
-  });
+  // The TCP listener takes the port the UDP socket got; another process may hold it for TCP: try again.
+  let port = 0;
+  for (let attempt = 0; ; attempt++) {
+    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
+    port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, "127.0.0.1", () => {
+          tcp.off("error", reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if (attempt >= 20 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      udp = createSocket("udp4");
+      udp.on("message", onMessage);
+    }
+  }
   closers.push(
     () => udp.close(),
     () => tcp.close(),
