@@ -361,18 +361,36 @@ export class Evaluator {
       warn: (m) => this.warnings.add(m),
       fail: (m) => this.fail(m),
     };
+    // Steps ascend, so each series' window only moves forward: cursors instead of two searches per step.
+    const series = input.series;
+    const froms = new Int32Array(series.length);
+    const tos = new Int32Array(series.length);
+    const w: Mutable<Window> = { ts: [], vs: [], from: 0, to: 0 };
     const out = this.stepwise(steps, (i, t) => {
       const vec: Sample[] = [];
       ctx.scalars = scalarArgs.map((s) => s[i] as number);
       ctx.stepTime = t;
-      for (const s of input.series) {
-        const w = this.window(s, input, t);
-        if (w.to <= w.from) continue;
-        this.addSamples(w.to - w.from);
-        ctx.rangeStart = w.end - input.rangeMs;
-        ctx.rangeEnd = w.end;
+      const end = (input.at ?? t) - input.offsetMs;
+      const start = end - input.rangeMs;
+      for (let k = 0; k < series.length; k++) {
+        const s = series[k] as RawSeries;
+        const ts = s.ts;
+        let from = froms[k] as number;
+        while (from < ts.length && (ts[from] as number) <= start) from++;
+        let to = Math.max(from, tos[k] as number);
+        while (to < ts.length && (ts[to] as number) <= end) to++;
+        froms[k] = from;
+        tos[k] = to;
+        if (to <= from) continue;
+        w.ts = ts;
+        w.vs = s.vs;
+        w.from = from;
+        w.to = to;
+        this.addSamples(to - from);
+        ctx.rangeStart = start;
+        ctx.rangeEnd = end;
         const f = fn(w, ctx);
-        this.samples -= w.to - w.from;
+        this.samples -= to - from;
         if (f === undefined) continue;
         vec.push({ labels: s.labels, f, dropName: keepName ? s.dropName : true });
       }

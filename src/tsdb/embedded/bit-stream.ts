@@ -68,39 +68,51 @@ export class BitWriter {
 }
 
 export class BitReader {
-  private pos = 0;
-  /** Bits still unread in the current byte (`buf[pos]`). */
-  private left = 8;
+  /** Position of the next unread bit, from the first byte's most significant bit. */
+  private bit = 0;
+  private readonly bits: number;
 
-  constructor(private readonly buf: Uint8Array) {}
+  constructor(private readonly buf: Uint8Array) {
+    this.bits = buf.length * 8;
+  }
 
   /** Reads `n` bits (0 ≤ n ≤ 32) as an unsigned number. */
   readBits(n: number): number {
-    let out = 0;
-    while (n > 0) {
-      if (this.pos >= this.buf.length) throw new RangeError("chunk ends before its last sample");
-      const take = Math.min(n, this.left);
-      const byte = this.buf[this.pos] as number;
-      const bits = (byte >>> (this.left - take)) & ((1 << take) - 1);
-      out = out * (1 << take) + bits;
-      this.left -= take;
-      n -= take;
-      if (this.left === 0) {
-        this.pos++;
-        this.left = 8;
+    if (n === 0) return 0;
+    const at = this.bit;
+    if (at + n > this.bits) throw new RangeError("chunk ends before its last sample");
+    this.bit = at + n;
+    const shift = at & 7;
+    if (n + shift <= 32) {
+      // One big-endian 32-bit window holds every bit asked for; past the end it reads zeros.
+      const i = at >>> 3;
+      const b = this.buf;
+      let word: number;
+      if (i + 3 < b.length) {
+        word =
+          ((b[i] as number) << 24) |
+          ((b[i + 1] as number) << 16) |
+          ((b[i + 2] as number) << 8) |
+          (b[i + 3] as number);
+      } else {
+        word = 0;
+        for (let k = 0; k < 4; k++) word = (word << 8) | (i + k < b.length ? (b[i + k] as number) : 0);
       }
+      return (word << shift) >>> (32 - n);
     }
-    return out;
+    // More than fits one window: the high part, then the rest.
+    const high = n - 16;
+    this.bit = at;
+    const hi = this.readBits(high);
+    const lo = this.readBits(16);
+    return hi * 65536 + lo;
   }
 
   readBit(): boolean {
-    if (this.pos >= this.buf.length) throw new RangeError("chunk ends before its last sample");
-    const bit = ((this.buf[this.pos] as number) >>> (this.left - 1)) & 1;
-    if (--this.left === 0) {
-      this.pos++;
-      this.left = 8;
-    }
-    return bit === 1;
+    const at = this.bit;
+    if (at >= this.bits) throw new RangeError("chunk ends before its last sample");
+    this.bit = at + 1;
+    return (((this.buf[at >>> 3] as number) >>> (7 - (at & 7))) & 1) === 1;
   }
 
   readUvarint(): number {
