@@ -20,6 +20,14 @@ export const PERMISSIONS = {
   "metrics.read": { role: "viewer", read: true },
   "slo.read": { role: "viewer", read: true },
   "metrics.write": { role: "responder", read: false },
+  "alert.read": { role: "viewer", read: true },
+  /** Prometheus and other senders post alerts with a responder token. */
+  "alert.write": { role: "responder", read: false },
+  /** Responders silence alerts while they work on them. */
+  "silence.write": { role: "responder", read: false },
+  /** Delivery state of notifications (no receiver secrets); retrying a dead letter sends it again. */
+  "notification.read": { role: "viewer", read: false },
+  "notification.retry": { role: "editor", read: false },
   "token.read": { role: "admin", read: false },
   "token.create": { role: "admin", read: false },
   "token.revoke": { role: "admin", read: false },

@@ -40,6 +40,9 @@ export const WebhookConfig = z.strictObject({
   url_file: z.string().optional(),
   max_alerts: z.int().min(0).optional(),
   timeout: z.string().optional(),
+  /** Nines: sign each body with HMAC-SHA256 (X-Nines-Signature: sha256=<hex>); the secret or a file holding it. */
+  hmac_secret: z.string().optional(),
+  hmac_secret_file: z.string().optional(),
 });
 
 const SlackField = z.strictObject({ title: z.string(), value: z.string(), short: z.boolean().optional() });

@@ -45,3 +45,4 @@ export { type Matcher, type MatchType, matchersString, parseMatchers } from "./m
 export { matchRoutes, routeReceivers } from "./route-tree.js";
 export type { Recurrence, Silence, SilenceInput, SilenceState } from "./silences.js";
 export { silenceState } from "./silences.js";
+export { parseModelDuration } from "./duration.js";

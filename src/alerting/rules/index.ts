@@ -32,3 +32,12 @@ export {
   ruleGroupFromObject,
   ruleGroupKind,
 } from "./rule-group-kind.js";
+export { ALERT_TEMPLATE_FUNCTIONS } from "./alert-template.js";
+export {
+  type FunctionSpec,
+  GoMap,
+  GoStruct,
+  GoTemplate,
+  type GoValue,
+  TemplateError,
+} from "./go-template.js";

@@ -1,0 +1,125 @@
+import type { Kysely } from "kysely";
+import type { NotificationRequest } from "../alerting/routing/index.js";
+import type { Clock } from "../platform/clock.js";
+import type { Schema } from "../platform/db/schema.js";
+import { newId } from "../platform/ids.js";
+import {
+  type IntegrationType,
+  INTEGRATION_TYPES,
+  type OutboxPayload,
+  SEND_RESOLVED_DEFAULT,
+} from "./integrations.js";
+import type { NotificationOutbox, ReceiverIntegrations } from "./notification-outbox.js";
+
+/** Alertmanager's `global:` fields that integrations inherit (smarthost, API URLs and keys, http_config). */
+export type GlobalDefaults = Record<string, unknown>;
+
+export interface NotificationOutboxOptions {
+  clock: Clock;
+  /** Called after rows were written (the caller's transaction may still be open): wakes the worker. */
+  onEnqueue?: () => void;
+  /** The current `global:` section; read at every enqueue, so a reloaded configuration applies. */
+  global?: () => GlobalDefaults | undefined;
+}
+
+const INHERITED: Partial<Record<IntegrationType, Array<[field: string, global: string]>>> = {
+  email_configs: [
+    ["smarthost", "smtp_smarthost"],
+    ["from", "smtp_from"],
+    ["hello", "smtp_hello"],
+    ["auth_username", "smtp_auth_username"],
+    ["auth_password", "smtp_auth_password"],
+    ["auth_password_file", "smtp_auth_password_file"],
+    ["auth_secret", "smtp_auth_secret"],
+    ["auth_secret_file", "smtp_auth_secret_file"],
+    ["auth_identity", "smtp_auth_identity"],
+    ["require_tls", "smtp_require_tls"],
+    ["tls_config", "smtp_tls_config"],
+  ],
+  slack_configs: [
+    ["api_url", "slack_api_url"],
+    ["api_url_file", "slack_api_url_file"],
+  ],
+  pagerduty_configs: [["url", "pagerduty_url"]],
+  opsgenie_configs: [
+    ["api_url", "opsgenie_api_url"],
+    ["api_key", "opsgenie_api_key"],
+    ["api_key_file", "opsgenie_api_key_file"],
+  ],
+  telegram_configs: [["api_url", "telegram_api_url"]],
+};
+
+/** An integration's config with the global defaults it inherits, as Alertmanager fills them in at load. */
+export function withGlobals(
+  type: IntegrationType,
+  config: Record<string, unknown>,
+  global: GlobalDefaults | undefined,
+): Record<string, unknown> {
+  if (!global) return config;
+  const out = { ...config };
+  const pairs = INHERITED[type] ?? [];
+  const hasFile = (field: string) => out[`${field}_file`] !== undefined;
+  for (const [field, from] of pairs) {
+    if (out[field] === undefined && global[from] !== undefined && !hasFile(field)) out[field] = global[from];
+  }
+  if (type !== "email_configs" && out.http_config === undefined && global.http_config !== undefined)
+    out.http_config = global.http_config;
+  return out;
+}
+
+/** What one integration is sent: without resolved alerts when it does not want them (Alertmanager). */
+export function requestFor(
+  request: NotificationRequest,
+  sendResolved: boolean,
+): NotificationRequest | undefined {
+  if (sendResolved) return request;
+  const firing = request.alerts.filter((a) => a.status === "firing");
+  if (firing.length === 0) return undefined;
+  return { ...request, status: "firing", alerts: firing, firingCount: firing.length, resolvedCount: 0 };
+}
+
+/**
+ * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
+ * by `<request idempotency key>/<integration>` so enqueuing the same notification again changes nothing.
+ */
+export function createNotificationOutbox(options: NotificationOutboxOptions): NotificationOutbox {
+  return {
+    async enqueue(db: Kysely<Schema>, request: NotificationRequest, integrations: ReceiverIntegrations) {
+      const now = options.clock.now();
+      const global = options.global?.();
+      const rows: Schema["notification_outbox"][] = [];
+      for (const type of INTEGRATION_TYPES) {
+        const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
+        configs.forEach((raw, index) => {
+          const config = withGlobals(type, raw, global);
+          const sendResolved =
+            typeof config.send_resolved === "boolean" ? config.send_resolved : SEND_RESOLVED_DEFAULT[type];
+          const sent = requestFor(request, sendResolved);
+          if (sent === undefined) return;
+          const integration = `${type}[${index}]`;
+          const payload: OutboxPayload = { request: sent, type, config };
+          rows.push({
+            id: newId(now),
+            idempotency_key: `${request.idempotencyKey}/${integration}`,
+            receiver: request.receiver,
+            integration,
+            request: JSON.stringify(payload),
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: null,
+            created_at: now,
+            updated_at: now,
+          });
+        });
+      }
+      if (rows.length === 0) return;
+      await db
+        .insertInto("notification_outbox")
+        .values(rows)
+        .onConflict((oc) => oc.column("idempotency_key").doNothing())
+        .execute();
+      options.onEnqueue?.();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Notification delivery: the durable outbox that the routing pipeline enqueues into (in its transaction),
+ * the worker that delivers it at least once with retries, backoff and dead letters, the notifiers for each
+ * integration (webhook, Slack, Microsoft Teams, email, PagerDuty, Opsgenie, Telegram, Discord, ntfy) with
+ * their default messages and custom Go templates, and the API that shows delivery state.
+ */
+export {
+  createNotificationOutbox,
+  type GlobalDefaults,
+  type NotificationOutboxOptions,
+} from "./create-notification-outbox.js";
+export { type IntegrationType, INTEGRATION_TYPES } from "./integrations.js";
+export type { NotificationOutbox, ReceiverIntegrations } from "./notification-outbox.js";
+export {
+  getNotification,
+  listNotifications,
+  NotificationDetail,
+  NotificationView,
+  retryNotification,
+} from "./notification-queries.js";
+export type { Notifier, SendInput, SendOutcome } from "./notifier.js";
+export { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
+export { notifyRoutes } from "./notify-routes.js";
+export { OutboxWorker, type OutboxWorkerOptions } from "./outbox-worker.js";
+export { signBody, webhookMessage } from "./webhook-notifier.js";

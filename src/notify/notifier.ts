@@ -1,0 +1,169 @@
+import { readFile } from "node:fs/promises";
+import type { NotificationRequest } from "../alerting/routing/index.js";
+
+/** What a notifier gets for one attempt. */
+export interface SendInput<C> {
+  request: NotificationRequest;
+  config: C;
+  /** The outbox row's idempotency key: the same on every retry of this notification. */
+  idempotencyKey: string;
+  externalURL: string;
+  /** Aborted on the per-attempt timeout and when the worker stops. */
+  signal: AbortSignal;
+}
+
+/**
+ * One attempt's outcome. `retry: false` marks a failure that will not succeed by trying again (a 4xx other
+ * than 408/429: the request itself is wrong), so the row is dead-lettered at once.
+ */
+export type SendOutcome =
+  | { ok: true; statusCode?: number; response?: string }
+  | { ok: false; retry: boolean; statusCode?: number; response?: string; error: string };
+
+export interface Notifier<C> {
+  send(input: SendInput<C>): Promise<SendOutcome>;
+}
+
+const RESPONSE_LIMIT = 1024;
+
+export function truncate(text: string, limit = RESPONSE_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}…`;
+}
+
+/** A value given inline or in a file (Alertmanager's `x` / `x_file` pairs); the file's text is trimmed. */
+export async function secretOf(
+  value: string | undefined,
+  file: string | undefined,
+): Promise<string | undefined> {
+  if (value !== undefined && value !== "") return value;
+  if (file !== undefined && file !== "") return (await readFile(file, "utf8")).trim();
+  return undefined;
+}
+
+/** Alertmanager's http_config fields that change a request: credentials and extra headers. */
+export async function httpConfigHeaders(httpConfig: unknown): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  if (!httpConfig || typeof httpConfig !== "object") return headers;
+  const hc = httpConfig as Record<string, unknown>;
+  const s = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const bearer = await secretOf(s(hc.bearer_token), s(hc.bearer_token_file));
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const auth = hc.authorization as Record<string, unknown> | undefined;
+  if (auth && typeof auth === "object") {
+    const credentials = await secretOf(s(auth.credentials), s(auth.credentials_file));
+    if (credentials) headers.authorization = `${s(auth.type) ?? "Bearer"} ${credentials}`;
+  }
+  const basic = hc.basic_auth as Record<string, unknown> | undefined;
+  if (basic && typeof basic === "object") {
+    const password = (await secretOf(s(basic.password), s(basic.password_file))) ?? "";
+    const username = s(basic.username) ?? "";
+    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+  }
+  const extra = hc.http_headers as Record<string, unknown> | undefined;
+  if (extra && typeof extra === "object") {
+    for (const [name, spec] of Object.entries(extra)) {
+      if (typeof spec === "string") headers[name.toLowerCase()] = spec;
+      else if (spec && typeof spec === "object") {
+        const h = spec as Record<string, unknown>;
+        const values = [
+          ...(Array.isArray(h.values) ? h.values : []),
+          ...(Array.isArray(h.secrets) ? h.secrets : []),
+        ].filter((v): v is string => typeof v === "string");
+        if (values.length > 0) headers[name.toLowerCase()] = values.join(", ");
+      }
+    }
+  }
+  return headers;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** Sends one HTTP request; network errors, timeouts and malformed answers throw. */
+export async function httpRequest(
+  url: string,
+  init: { method?: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+): Promise<HttpAnswer> {
+  const response = await fetch(url, {
+    method: init.method ?? "POST",
+    headers: init.headers,
+    body: init.body,
+    signal: init.signal,
+    redirect: "follow",
+  });
+  const body = await response.text();
+  return { status: response.status, body };
+}
+
+/**
+ * Alertmanager's retry rule (notify/util.go Retrier): 2xx is success, 5xx is retried, other codes are not,
+ * except 408 and 429 which Nines also retries. `accept` checks a 2xx body where the provider documents one
+ * (Telegram's `ok`, Slack's `ok`): an answer that does not parse is retried.
+ */
+export function outcomeOf(answer: HttpAnswer, accept?: (body: string) => boolean): SendOutcome {
+  const response = truncate(answer.body);
+  const { status } = answer;
+  if (status >= 200 && status < 300) {
+    if (accept === undefined || accept(answer.body)) return { ok: true, statusCode: status, response };
+    return { ok: false, retry: true, statusCode: status, response, error: "unexpected response body" };
+  }
+  const retry =
+    status >= 500 || status === 408 || status === 429 || status < 200 || (status >= 300 && status < 400);
+  return { ok: false, retry, statusCode: status, response, error: `unexpected status code ${status}` };
+}
+
+/** A network error, timeout or malformed answer: retried. */
+export function failureOf(error: unknown, signal: AbortSignal): SendOutcome {
+  if (signal.aborted) {
+    const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
+    return { ok: false, retry: true, error: `request aborted: ${reason}` };
+  }
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return {
+    ok: false,
+    retry: true,
+    error: `${error instanceof Error ? error.message : String(error)}${cause}`,
+  };
+}
+
+/** POSTs JSON and classifies the answer; the common case for HTTP notifiers. */
+export async function postJson(
+  url: string,
+  payload: unknown,
+  options: {
+    headers?: Record<string, string>;
+    signal: AbortSignal;
+    accept?: (body: string) => boolean;
+    method?: string;
+  },
+): Promise<SendOutcome> {
+  try {
+    const answer = await httpRequest(url, {
+      method: options.method ?? "POST",
+      headers: { "content-type": "application/json", "user-agent": "Nines", ...options.headers },
+      body: JSON.stringify(payload),
+      signal: options.signal,
+    });
+    return outcomeOf(answer, options.accept);
+  } catch (error) {
+    return failureOf(error, options.signal);
+  }
+}
+
+export function jsonField(body: string, field: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>)[field] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stable short hash of the group key: PagerDuty's dedup_key, Opsgenie's alias (as Alertmanager does). */
+export { sha256Hex as hashKey } from "../platform/ids.js";
+
+export function missing(what: string): SendOutcome {
+  return { ok: false, retry: false, error: `${what} is not configured` };
+}

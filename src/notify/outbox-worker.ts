@@ -1,0 +1,385 @@
+import { performance } from "node:perf_hooks";
+import type { Kysely } from "kysely";
+import type { Registry } from "prom-client";
+import { parseModelDuration } from "../alerting/routing/index.js";
+import type { Clock } from "../platform/clock.js";
+import type { DialectAdapter } from "../platform/db/dialect.js";
+import type { Schema } from "../platform/db/schema.js";
+import { newId } from "../platform/ids.js";
+import type { Log } from "../platform/logger.js";
+import { type OutboxPayload, redactSecrets } from "./integrations.js";
+import type { SendOutcome } from "./notifier.js";
+import { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
+import { createNotifyMetrics, integrationLabel, type NotifyMetrics } from "./notify-metrics.js";
+import { CLAIM_LOCK } from "./outbox-claim.js";
+
+export interface OutboxWorkerOptions {
+  db: Kysely<Schema>;
+  adapter: DialectAdapter;
+  clock: Clock;
+  log: Log;
+  /** The instance's metrics registry; the worker registers the nines_notification* series on it. */
+  registry?: Registry;
+  /** Alertmanager's --web.external-url: links in messages and `externalURL` in webhook payloads. */
+  externalURL?: string;
+  /** Replaces notifiers (tests). */
+  notifiers?: Partial<NotifierRegistry>;
+  /** Per attempt, unless the integration sets `timeout`; default 10 s. */
+  timeoutMs?: number;
+  /** Attempts before a notification is dead-lettered; default 10. */
+  maxAttempts?: number;
+  /** Age after which a failing notification is dead-lettered whatever its attempts; default 24 h. */
+  maxAgeMs?: number;
+  /** Exponential backoff with full jitter: random in [0, min(max, base × 2^(attempt−1))]. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Sends in flight in this process, overall and per receiver integration. Defaults 16 and 2. */
+  concurrency?: number;
+  perIntegrationConcurrency?: number;
+  /** How often the table is polled for due rows (retries, other replicas' rows); default 1 s. */
+  pollIntervalMs?: number;
+  /** In [0, 1); Math.random unless given (tests). */
+  random?: () => number;
+  /** How long delivered notifications (with their attempts) are kept; default 7 days. */
+  deliveredRetentionMs?: number;
+  /** How long dead letters are kept for inspection and retry; default 30 days. */
+  deadRetentionMs?: number;
+}
+
+type Row = Schema["notification_outbox"];
+
+const STOPPED = new Error("the delivery worker stopped");
+const ERROR_LIMIT = 1024;
+
+/**
+ * Delivers the outbox: claims due rows (leasing them, so a crashed process's rows come back after the lease),
+ * sends each through its notifier with a timeout and bounded concurrency, records every attempt, and marks
+ * the row delivered, reschedules it with backoff, or dead-letters it. Nothing is kept in memory across a
+ * restart: a new worker resumes from the table.
+ */
+export class OutboxWorker {
+  private readonly o: Required<Omit<OutboxWorkerOptions, "registry" | "notifiers">>;
+  private readonly notifiers: NotifierRegistry;
+  private readonly metrics: NotifyMetrics | undefined;
+  private readonly leaseMs: number;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly perDestination = new Map<string, number>();
+  private readonly controllers = new Set<AbortController>();
+  private running = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private again = false;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: OutboxWorkerOptions) {
+    this.o = {
+      db: options.db,
+      adapter: options.adapter,
+      clock: options.clock,
+      log: options.log,
+      externalURL: options.externalURL ?? "",
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 10,
+      maxAgeMs: options.maxAgeMs ?? 24 * 3_600_000,
+      backoffBaseMs: options.backoffBaseMs ?? 1_000,
+      backoffMaxMs: options.backoffMaxMs ?? 5 * 60_000,
+      concurrency: options.concurrency ?? 16,
+      perIntegrationConcurrency: options.perIntegrationConcurrency ?? 2,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      random: options.random ?? Math.random,
+      deliveredRetentionMs: options.deliveredRetentionMs ?? 7 * 86_400_000,
+      deadRetentionMs: options.deadRetentionMs ?? 30 * 86_400_000,
+    };
+    this.notifiers = { ...NOTIFIERS, ...options.notifiers };
+    this.metrics = options.registry ? createNotifyMetrics(options.registry, options.db) : undefined;
+    // Long enough that a send still running is never claimed again by another replica.
+    this.leaseMs = Math.max(this.o.timeoutMs, 60_000) + 60_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.wake();
+  }
+
+  /** Stops claiming, aborts sends in flight (their rows become due again) and waits for them. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+    // A claim that was under way has started its sends by now: abort those too.
+    for (const controller of this.controllers) controller.abort(STOPPED);
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** Looks for due rows now (after an enqueue) instead of at the next poll. */
+  wake(): void {
+    if (!this.running) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = this.tick().finally(() => {
+      this.ticking = undefined;
+      if (!this.running) return;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      } else this.schedulePoll();
+    });
+  }
+
+  /** Claims and sends every row due now, and waits until those sends are recorded; for tests and tools. */
+  async runOnce(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const started = await this.claimAndStart();
+      sent += started;
+      if (started === 0 && this.inflight.size === 0) return sent;
+      await Promise.race([...this.inflight.values()]);
+    }
+  }
+
+  private schedulePoll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wake();
+    }, this.o.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.claimAndStart();
+      if (this.o.clock.now() - this.lastPruneAt >= 3_600_000) await this.prune();
+    } catch (error) {
+      this.o.log.error({ err: error }, "notification outbox: claiming due rows failed");
+    }
+  }
+
+  /** Deletes delivered notifications and dead letters past their retention, with their attempts. */
+  async prune(): Promise<number> {
+    const now = this.o.clock.now();
+    this.lastPruneAt = now;
+    return this.o.db.transaction().execute(async (trx) => {
+      const old = trx
+        .selectFrom("notification_outbox")
+        .select("id")
+        .where((eb) =>
+          eb.or([
+            eb.and([
+              eb("status", "=", "delivered"),
+              eb("updated_at", "<", now - this.o.deliveredRetentionMs),
+            ]),
+            eb.and([eb("status", "=", "dead"), eb("updated_at", "<", now - this.o.deadRetentionMs)]),
+          ]),
+        );
+      await trx.deleteFrom("notification_attempts").where("outbox_id", "in", old).execute();
+      const result = await trx.deleteFrom("notification_outbox").where("id", "in", old).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  /** Claims as many due rows as there are free slots and starts sending them; returns how many. */
+  private async claimAndStart(): Promise<number> {
+    let started = 0;
+    for (;;) {
+      const free = this.o.concurrency - this.inflight.size;
+      if (free <= 0 || this.stopping) return started;
+      const rows = await this.claim(free);
+      if (rows.length === 0) return started;
+      const release: Row[] = [];
+      for (const row of rows) {
+        const dest = destination(row);
+        const busy = this.perDestination.get(dest) ?? 0;
+        if (busy >= this.o.perIntegrationConcurrency) {
+          release.push(row);
+          continue;
+        }
+        this.perDestination.set(dest, busy + 1);
+        const done = this.deliver(row).finally(() => {
+          this.inflight.delete(row.id);
+          const n = (this.perDestination.get(dest) ?? 1) - 1;
+          if (n <= 0) this.perDestination.delete(dest);
+          else this.perDestination.set(dest, n);
+          if (this.running) this.wake();
+        });
+        this.inflight.set(row.id, done);
+        started++;
+      }
+      // Rows of a busy integration go back as they were; the next claim skips that integration.
+      if (release.length > 0) await this.releaseRows(release);
+      if (release.length === 0 && rows.length < free) return started;
+    }
+  }
+
+  private async claim(limit: number): Promise<Row[]> {
+    const now = this.o.clock.now();
+    const busy = [...this.perDestination.entries()]
+      .filter(([, n]) => n >= this.o.perIntegrationConcurrency)
+      .map(([dest]) => dest.split("\u0000") as [string, string]);
+    return this.o.db.transaction().execute(async (trx) => {
+      let query = trx
+        .selectFrom("notification_outbox")
+        .selectAll()
+        .where("status", "=", "pending")
+        .where("next_attempt_at", "<=", now);
+      for (const [receiver, integration] of busy)
+        query = query.where((eb) =>
+          eb.not(eb.and([eb("receiver", "=", receiver), eb("integration", "=", integration)])),
+        );
+      const rows = await CLAIM_LOCK[this.o.adapter.name](
+        query.orderBy("next_attempt_at").orderBy("id").limit(limit),
+      ).execute();
+      if (rows.length > 0)
+        await trx
+          .updateTable("notification_outbox")
+          .set({ next_attempt_at: now + this.leaseMs })
+          .where(
+            "id",
+            "in",
+            rows.map((r) => r.id),
+          )
+          .execute();
+      return rows;
+    });
+  }
+
+  private async releaseRows(rows: Row[]): Promise<void> {
+    for (const row of rows)
+      await this.o.db
+        .updateTable("notification_outbox")
+        .set({ next_attempt_at: row.next_attempt_at })
+        .where("id", "=", row.id)
+        .where("status", "=", "pending")
+        .execute();
+  }
+
+  private timeoutFor(payload: OutboxPayload): number {
+    const t = payload.config.timeout;
+    if (typeof t === "string" && t !== "") {
+      const ms = parseModelDuration(t);
+      if (typeof ms === "number" && ms > 0) return ms;
+    }
+    return this.o.timeoutMs;
+  }
+
+  private async deliver(row: Row): Promise<void> {
+    let payload: OutboxPayload;
+    try {
+      payload = JSON.parse(row.request) as OutboxPayload;
+    } catch {
+      await this.finish(row, undefined, 0, { ok: false, retry: false, error: "stored request is not JSON" });
+      return;
+    }
+    const notifier = this.notifiers[payload.type] as
+      | { send(input: unknown): Promise<SendOutcome> }
+      | undefined;
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const timeoutMs = this.timeoutFor(payload);
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const started = performance.now();
+    let outcome: SendOutcome;
+    try {
+      outcome = notifier
+        ? await notifier.send({
+            request: payload.request,
+            config: payload.config,
+            idempotencyKey: row.idempotency_key,
+            externalURL: this.o.externalURL,
+            signal: controller.signal,
+          })
+        : { ok: false, retry: false, error: `no notifier for ${payload.type}` };
+    } catch (error) {
+      outcome = { ok: false, retry: true, error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+      this.controllers.delete(controller);
+    }
+    const durationMs = performance.now() - started;
+    if (controller.signal.reason === STOPPED) {
+      // Shutting down: the row is due again at once for the next worker; this was not the receiver's fault.
+      await this.releaseRows([{ ...row, next_attempt_at: this.o.clock.now() }]).catch(() => undefined);
+      return;
+    }
+    try {
+      await this.finish(row, payload, durationMs, outcome);
+    } catch (error) {
+      // The lease runs out and the row is sent again: at least once.
+      this.o.log.error(
+        { err: error, notification: row.id },
+        "notification outbox: recording an attempt failed",
+      );
+    }
+  }
+
+  private backoff(attempts: number): number {
+    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    return Math.floor(this.o.random() * ceiling);
+  }
+
+  private async finish(
+    row: Row,
+    payload: OutboxPayload | undefined,
+    durationMs: number,
+    outcome: SendOutcome,
+  ): Promise<void> {
+    const now = this.o.clock.now();
+    const attempts = row.attempts + 1;
+    const config = payload?.config ?? {};
+    const error = outcome.ok ? null : redactSecrets(outcome.error, config).slice(0, ERROR_LIMIT);
+    const since = payload?.retriedAt ?? row.created_at;
+    let status: "delivered" | "pending" | "dead";
+    if (outcome.ok) status = "delivered";
+    else if (!outcome.retry || attempts >= this.o.maxAttempts || now - since >= this.o.maxAgeMs)
+      status = "dead";
+    else status = "pending";
+    const response = outcome.ok
+      ? (outcome.response ?? null)
+      : [outcome.error, outcome.response].filter(Boolean).join(": ");
+    await this.o.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto("notification_attempts")
+        .values({
+          id: newId(now),
+          outbox_id: row.id,
+          at: now,
+          duration_ms: durationMs,
+          ok: outcome.ok ? 1 : 0,
+          status_code: outcome.statusCode ?? null,
+          response: response === null ? null : redactSecrets(response, config).slice(0, ERROR_LIMIT),
+        })
+        .execute();
+      await trx
+        .updateTable("notification_outbox")
+        .set({
+          status,
+          attempts,
+          next_attempt_at: status === "pending" ? now + this.backoff(attempts) : now,
+          last_error: error,
+          updated_at: now,
+        })
+        .where("id", "=", row.id)
+        .where("status", "=", "pending")
+        .execute();
+    });
+    const labels = { receiver: row.receiver, integration: integrationLabel(row.integration) };
+    this.metrics?.attempts.inc({ ...labels, outcome: outcome.ok ? "success" : "failure" });
+    if (status !== "pending") this.metrics?.notifications.inc({ ...labels, result: status });
+    if (status === "dead")
+      this.o.log.warn(
+        { notification: row.id, receiver: row.receiver, integration: row.integration, attempts, error },
+        "notification dead-lettered",
+      );
+  }
+}
+
+function destination(row: Row): string {
+  return `${row.receiver}\u0000${row.integration}`;
+}

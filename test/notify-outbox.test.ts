@@ -1,0 +1,403 @@
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer } from "node:net";
+import { Registry } from "prom-client";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { NotificationRequest } from "../src/alerting/routing/index.js";
+import { listAudit } from "../src/audit/index.js";
+import { createNotificationOutbox, notifyRoutes, OutboxWorker } from "../src/notify/index.js";
+import type { ReceiverIntegrations } from "../src/notify/notification-outbox.js";
+import { ManualClock } from "../src/platform/clock.js";
+import { type Actor, type Ctx, systemActor } from "../src/platform/context.js";
+import type { OpenedDatabase } from "../src/platform/db/dialect.js";
+import { createEventBus } from "../src/platform/events.js";
+import { silentLogger } from "../src/platform/logger.js";
+import type { AnyRoute, RouteSpec } from "../src/platform/route.js";
+import { DIALECTS, newTestDatabase, openMigrated, type TestDatabase } from "./support/databases.js";
+
+/** A receiver on 127.0.0.1 that answers as told and counts what it got, by idempotency key. */
+class FakeReceiver {
+  readonly keys: string[] = [];
+  respond: (res: ServerResponse, n: number) => void = (res) => res.writeHead(200).end("ok");
+  private server: Server | undefined;
+  url = "";
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        this.keys.push(String(req.headers["idempotency-key"]));
+        this.respond(res, this.keys.length);
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook?token=SECRET-TOKEN-42`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+let seq = 0;
+
+function request(receiver: string, status: "firing" | "resolved" = "firing"): NotificationRequest {
+  const n = seq++;
+  return {
+    idempotencyKey: `r:${receiver}:${n}`,
+    receiver,
+    groupKey: `{}:{alertname="A${n}"}`,
+    groupLabels: { alertname: `A${n}` },
+    commonLabels: { alertname: `A${n}` },
+    commonAnnotations: {},
+    status,
+    alerts: [
+      {
+        fingerprint: `f${n}`,
+        status,
+        labels: { alertname: `A${n}` },
+        annotations: {},
+        startsAt: T0,
+        endsAt: status === "resolved" ? T0 + 1000 : 0,
+      },
+    ],
+    firingCount: status === "firing" ? 1 : 0,
+    resolvedCount: status === "resolved" ? 1 : 0,
+    routeId: "root",
+    at: T0,
+  };
+}
+
+const webhook = (url: string, extra: Record<string, unknown> = {}): ReceiverIntegrations => ({
+  webhook_configs: [{ url, ...extra }],
+});
+
+function find(routes: AnyRoute[], method: string, url: string): RouteSpec {
+  const route = routes.find((r) => r.method === method && r.url === url);
+  if (!route || !("handler" in route)) throw new Error(`no route ${method} ${url}`);
+  return route as RouteSpec;
+}
+
+describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
+  let database: TestDatabase;
+  let opened: OpenedDatabase;
+  let clock: ManualClock;
+  const workers: OutboxWorker[] = [];
+  const receivers: FakeReceiver[] = [];
+
+  // Each test gets its own database: a worker delivers every due row, whoever enqueued it.
+  beforeEach(async () => {
+    database = await newTestDatabase(dialect);
+    opened = await openMigrated(database);
+    clock = new ManualClock(T0);
+  });
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop();
+    for (const r of receivers.splice(0)) await r.stop();
+    await opened.db.destroy();
+    await database.drop();
+  });
+
+  const receiver = async () => {
+    const r = await new FakeReceiver().start();
+    receivers.push(r);
+    return r;
+  };
+  const worker = (options: Partial<ConstructorParameters<typeof OutboxWorker>[0]> = {}) => {
+    const w = new OutboxWorker({
+      db: opened.db,
+      adapter: opened.adapter,
+      clock,
+      log: silentLogger,
+      random: () => 0.5,
+      ...options,
+    });
+    workers.push(w);
+    return w;
+  };
+  const ctxAs = (actor: Actor): Ctx => ({
+    actor,
+    clock,
+    db: opened.db,
+    adapter: opened.adapter,
+    log: silentLogger,
+    events: createEventBus(() => undefined),
+    anonymousRead: false,
+  });
+  const rowsOf = (receiverName: string) =>
+    opened.db
+      .selectFrom("notification_outbox")
+      .selectAll()
+      .where("receiver", "=", receiverName)
+      .orderBy("id")
+      .execute();
+
+  it("stores a notification once however often it is enqueued", async () => {
+    const outbox = createNotificationOutbox({ clock });
+    const req = request("twice");
+    const integrations: ReceiverIntegrations = {
+      webhook_configs: [{ url: "http://127.0.0.1:1/a" }, { url: "http://127.0.0.1:1/b" }],
+      slack_configs: [{ api_url: "http://127.0.0.1:1/s" }],
+    };
+    await opened.db.transaction().execute((trx) => outbox.enqueue(trx, req, integrations));
+    await opened.db.transaction().execute((trx) => outbox.enqueue(trx, req, integrations));
+    const rows = await rowsOf("twice");
+    expect(rows.map((r) => r.integration).sort()).toEqual([
+      "slack_configs[0]",
+      "webhook_configs[0]",
+      "webhook_configs[1]",
+    ]);
+    expect(rows.map((r) => r.idempotency_key).sort()).toContain(`${req.idempotencyKey}/webhook_configs[1]`);
+    expect(rows.every((r) => r.status === "pending" && r.attempts === 0)).toBe(true);
+  });
+
+  it("gives integrations with send_resolved false no resolve, and no resolved alerts", async () => {
+    const outbox = createNotificationOutbox({ clock });
+    const integrations: ReceiverIntegrations = {
+      webhook_configs: [{ url: "http://127.0.0.1:1/a", send_resolved: false }],
+      slack_configs: [{ api_url: "http://127.0.0.1:1/s" }],
+    };
+    await outbox.enqueue(opened.db, request("quiet", "resolved"), integrations);
+    expect(await rowsOf("quiet")).toHaveLength(0);
+    const mixed = request("quiet");
+    mixed.alerts.push({
+      ...(mixed.alerts[0] as NotificationRequest["alerts"][number]),
+      fingerprint: "x",
+      status: "resolved",
+    });
+    mixed.resolvedCount = 1;
+    await outbox.enqueue(opened.db, mixed, integrations);
+    const rows = await rowsOf("quiet");
+    expect(rows).toHaveLength(2);
+    const sent = JSON.parse(rows.find((r) => r.integration === "webhook_configs[0]")?.request ?? "{}");
+    expect(sent.request.alerts).toHaveLength(1);
+    expect(sent.request.resolvedCount).toBe(0);
+  });
+
+  it("retries a 500 with backoff in simulated time and delivers on the next 200", async () => {
+    const r = await receiver();
+    r.respond = (res, n) => res.writeHead(n === 1 ? 500 : 200).end(n === 1 ? "boom" : "ok");
+    const registry = new Registry();
+    const w = worker({ registry, backoffBaseMs: 1_000 });
+    await createNotificationOutbox({ clock }).enqueue(opened.db, request("retry"), webhook(r.url));
+    expect(await w.runOnce()).toBe(1);
+    let [row] = await rowsOf("retry");
+    expect(row).toMatchObject({ status: "pending", attempts: 1 });
+    // Full jitter: random 0.5 × min(max, 1 s × 2^0).
+    expect(row?.next_attempt_at).toBe(clock.now() + 500);
+    expect(row?.last_error).toBe("unexpected status code 500");
+    expect(await w.runOnce()).toBe(0);
+    clock.advance(500);
+    expect(await w.runOnce()).toBe(1);
+    [row] = await rowsOf("retry");
+    expect(row).toMatchObject({ status: "delivered", attempts: 2, last_error: null });
+    expect(r.keys).toHaveLength(2);
+    expect(new Set(r.keys).size).toBe(1);
+    const attempts = await opened.db
+      .selectFrom("notification_attempts")
+      .selectAll()
+      .where("outbox_id", "=", row?.id ?? "")
+      .orderBy("at")
+      .execute();
+    expect(attempts.map((a) => [a.ok, a.status_code])).toEqual([
+      [0, 500],
+      [1, 200],
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'nines_notifications_total{receiver="retry",integration="webhook",result="delivered"} 1',
+    );
+    expect(text).toContain(
+      'nines_notification_attempts_total{receiver="retry",integration="webhook",outcome="failure"} 1',
+    );
+  });
+
+  it("dead-letters after the attempt limit, shows it on the API and /metrics, and retries it on request", async () => {
+    const r = await receiver();
+    r.respond = (res) => res.writeHead(503).end("unavailable");
+    const registry = new Registry();
+    const w = worker({ registry, maxAttempts: 3, backoffBaseMs: 100 });
+    await createNotificationOutbox({ clock }).enqueue(opened.db, request("doomed"), webhook(r.url));
+    for (let i = 0; i < 3; i++) {
+      expect(await w.runOnce()).toBe(1);
+      clock.advance(10_000);
+    }
+    const [row] = await rowsOf("doomed");
+    expect(row).toMatchObject({ status: "dead", attempts: 3 });
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('nines_notifications_dead{receiver="doomed",integration="webhook"} 1');
+    expect(metrics).toContain(
+      'nines_notifications_total{receiver="doomed",integration="webhook",result="dead"} 1',
+    );
+
+    const routes = notifyRoutes();
+    const viewer = ctxAs({ kind: "token", name: "v", role: "viewer" });
+    const list = find(routes, "GET", "/api/v1/notifications");
+    const page = list.response.parse(
+      await list.handler({
+        ctx: viewer,
+        query: { status: "dead", receiver: "doomed", limit: 10 },
+        body: undefined,
+        params: {},
+      }),
+    ) as { notifications: Array<{ id: string; status: string; attempts: number }> };
+    expect(page.notifications).toHaveLength(1);
+    expect(page.notifications[0]).toMatchObject({ id: row?.id, status: "dead", attempts: 3 });
+    const get = find(routes, "GET", "/api/v1/notifications/:id");
+    const detail = get.response.parse(
+      await get.handler({ ctx: viewer, params: { id: row?.id }, query: {}, body: undefined }),
+    ) as { attemptsLog: Array<{ statusCode: number; ok: boolean }> };
+    expect(detail.attemptsLog.map((a) => a.statusCode)).toEqual([503, 503, 503]);
+    // The webhook URL carries a token: neither the list nor the detail shows it.
+    expect(JSON.stringify([page, detail])).not.toContain("SECRET-TOKEN-42");
+
+    const retry = find(routes, "POST", "/api/v1/notifications/:id/retry");
+    await expect(
+      retry.handler({ ctx: viewer, params: { id: row?.id }, query: {}, body: undefined }),
+    ).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    const editor = ctxAs({ kind: "token", name: "ed", role: "editor" });
+    const retried = retry.response.parse(
+      await retry.handler({ ctx: editor, params: { id: row?.id }, query: {}, body: undefined }),
+    );
+    expect(retried).toMatchObject({ status: "pending", attempts: 0 });
+    await expect(
+      retry.handler({ ctx: editor, params: { id: row?.id }, query: {}, body: undefined }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+    const audit = await listAudit({ ctx: ctxAs(systemActor("test")), input: { limit: 100 } });
+    expect(audit.some((a) => a.action === "notification.retry" && a.object.name === row?.id)).toBe(true);
+
+    r.respond = (res) => res.writeHead(200).end("ok");
+    expect(await w.runOnce()).toBe(1);
+    expect((await rowsOf("doomed"))[0]?.status).toBe("delivered");
+    expect(await registry.metrics()).not.toContain('nines_notifications_dead{receiver="doomed"');
+  });
+
+  it("dead-letters a 4xx at once: it would never succeed", async () => {
+    const r = await receiver();
+    r.respond = (res) => res.writeHead(400).end("bad payload");
+    const w = worker();
+    await createNotificationOutbox({ clock }).enqueue(opened.db, request("rejected"), webhook(r.url));
+    await w.runOnce();
+    expect((await rowsOf("rejected"))[0]).toMatchObject({ status: "dead", attempts: 1 });
+  });
+
+  it("retries a receiver that answers garbage instead of HTTP", async () => {
+    const garbage: TcpServer = createTcpServer((socket) => {
+      socket.once("data", () => socket.end("this is not HTTP at all\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}/`;
+      await createNotificationOutbox({ clock }).enqueue(opened.db, request("garbage"), webhook(url));
+      await worker().runOnce();
+      const [row] = await rowsOf("garbage");
+      expect(row).toMatchObject({ status: "pending", attempts: 1 });
+      expect(row?.last_error).toMatch(/fetch failed/);
+    } finally {
+      await new Promise<void>((resolve) => garbage.close(() => resolve()));
+    }
+  });
+
+  it("keeps delivering to other receivers while one hangs", async () => {
+    const hanging = await receiver();
+    const held: ServerResponse[] = [];
+    hanging.respond = (res) => held.push(res);
+    const fast = await receiver();
+    const w = worker({ timeoutMs: 60_000, concurrency: 3, perIntegrationConcurrency: 1, pollIntervalMs: 20 });
+    const outbox = createNotificationOutbox({ clock, onEnqueue: () => w.wake() });
+    for (let i = 0; i < 3; i++) await outbox.enqueue(opened.db, request("stuck"), webhook(hanging.url));
+    w.start();
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5_000 });
+    await outbox.enqueue(opened.db, request("fast"), webhook(fast.url));
+    await vi.waitFor(async () => expect((await rowsOf("fast"))[0]?.status).toBe("delivered"), {
+      timeout: 5_000,
+    });
+    // The hanging receiver holds one slot; its other notifications wait their turn, untouched.
+    expect(held).toHaveLength(1);
+    const stuck = await rowsOf("stuck");
+    expect(stuck.map((r) => [r.status, r.attempts])).toEqual([
+      ["pending", 0],
+      ["pending", 0],
+      ["pending", 0],
+    ]);
+    await w.stop();
+    // Stopping released the one in flight: due now, for whoever runs next.
+    expect((await rowsOf("stuck")).every((r) => r.next_attempt_at <= clock.now())).toBe(true);
+    for (const res of held) res.destroy();
+  });
+
+  it("gives up on an attempt at its timeout and retries it", async () => {
+    const r = await receiver();
+    const held: ServerResponse[] = [];
+    r.respond = (res) => held.push(res);
+    await createNotificationOutbox({ clock }).enqueue(opened.db, request("slow"), webhook(r.url));
+    expect(await worker({ timeoutMs: 50 }).runOnce()).toBe(1);
+    const [row] = await rowsOf("slow");
+    expect(row).toMatchObject({ status: "pending", attempts: 1 });
+    expect(row?.last_error).toBe("request aborted: timed out after 50 ms");
+    for (const res of held) res.destroy();
+  });
+
+  it("prunes delivered notifications after their retention, keeping recent ones and dead letters", async () => {
+    const r = await receiver();
+    const outbox = createNotificationOutbox({ clock });
+    await outbox.enqueue(opened.db, request("old"), webhook(r.url));
+    const w = worker({ deliveredRetentionMs: 3_600_000 });
+    await w.runOnce();
+    clock.advance(2 * 3_600_000);
+    await outbox.enqueue(opened.db, request("new"), webhook(r.url));
+    await w.runOnce();
+    expect(await w.prune()).toBe(1);
+    expect(await rowsOf("old")).toHaveLength(0);
+    expect(await rowsOf("new")).toHaveLength(1);
+    const attempts = await opened.db.selectFrom("notification_attempts").selectAll().execute();
+    expect(attempts).toHaveLength(1);
+  });
+
+  it("resumes pending notifications after a restart, including one a dead process had claimed", async () => {
+    const r = await receiver();
+    const outbox = createNotificationOutbox({ clock });
+    await outbox.enqueue(opened.db, request("restart"), webhook(r.url));
+    await outbox.enqueue(opened.db, request("restart"), webhook(r.url));
+    const [first] = await rowsOf("restart");
+    // A process that died mid-send leaves its lease behind.
+    await opened.db
+      .updateTable("notification_outbox")
+      .set({ next_attempt_at: clock.now() + 120_000 })
+      .where("id", "=", first?.id ?? "")
+      .execute();
+    const fresh = worker();
+    expect(await fresh.runOnce()).toBe(1);
+    clock.advance(120_000);
+    expect(await fresh.runOnce()).toBe(1);
+    expect((await rowsOf("restart")).map((row) => row.status)).toEqual(["delivered", "delivered"]);
+  });
+
+  it.runIf(dialect === "postgres")("never lets two workers send the same row", async () => {
+    const r = await receiver();
+    r.respond = (res) => setTimeout(() => res.writeHead(200).end("ok"), 5);
+    const outbox = createNotificationOutbox({ clock });
+    for (let i = 0; i < 40; i++) await outbox.enqueue(opened.db, request("shared"), webhook(r.url));
+    const second = await openMigrated(database);
+    try {
+      const a = worker({ concurrency: 4, perIntegrationConcurrency: 4 });
+      const b = worker({
+        db: second.db,
+        adapter: second.adapter,
+        concurrency: 4,
+        perIntegrationConcurrency: 4,
+      });
+      const [na, nb] = await Promise.all([a.runOnce(), b.runOnce()]);
+      expect(na + nb).toBe(40);
+      expect(r.keys).toHaveLength(40);
+      expect(new Set(r.keys).size).toBe(40);
+      expect((await rowsOf("shared")).every((row) => row.status === "delivered")).toBe(true);
+    } finally {
+      await second.db.destroy();
+    }
+  });
+});
