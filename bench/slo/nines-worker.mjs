@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// The Nines side of bench/slo, in its own process so /proc shows its CPU and memory alone: the whole server
+// (createNines from dist/: SQLite, config apply, embedded TSDB, remote_write receiver, SloRuntime) on a
+// simulated clock, so a cycle is driven on request instead of waiting for the wall-clock minute. The bench
+// pushes samples to its remote_write endpoint and asks, on a second loopback port:
+//   POST /reload        apply the config dir again (the SLO documents) and wait for SloRuntime's replay
+//   POST /tick?now=MS   one SloRuntime.tick(now): the SLI queries of the minute that closed, folding into
+//                       every SLO's buckets, budget and every tier; answers wall and CPU time of the tick
+//   GET  /status        how many SLOs have data, and their health
+// Env: NINES_DATA_DIR, NINES_CONFIG, NINES_PORT, CONTROL_PORT, START_MS, NINES_ADMIN_TOKEN.
+import { createServer } from "node:http";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const root = resolve(import.meta.dirname, "../..");
+const load = (path) => import(pathToFileURL(join(root, "dist", path)).href);
+const { createNines } = await load("app/nines-app.js");
+const { loadSettings } = await load("app/settings.js");
+const { ManualClock } = await load("platform/clock.js");
+const { silentLogger } = await load("platform/logger.js");
+
+const env = process.env;
+const clock = new ManualClock(Number(env.START_MS));
+const settings = loadSettings(env, { host: "127.0.0.1", runChecks: "true" });
+const app = await createNines(settings, { clock, log: silentLogger });
+await app.listen();
+
+/** SloRuntime serialises reloads behind a private promise; the bench waits for it (a bench may peek). */
+const settled = () => app.slos.work;
+
+async function timed(job) {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await job();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
+function status() {
+  const counts = { slos: 0, groups: 0, withData: 0, firingTiers: 0, byStatus: {} };
+  let sliSum = 0;
+  for (const slo of app.slos.list()) {
+    counts.slos++;
+    for (const g of slo.groups) {
+      counts.groups++;
+      if (g.status.total > 0) counts.withData++;
+      if (g.status.sli !== null) sliSum += g.status.sli;
+      counts.firingTiers += g.status.tiers.filter((t) => t.firing).length;
+      counts.byStatus[g.status.status] = (counts.byStatus[g.status.status] ?? 0) + 1;
+    }
+  }
+  return { ...counts, meanSli: counts.withData > 0 ? sliSum / counts.withData : null };
+}
+
+const control = createServer(async (req, res) => {
+  try {
+    const url = new URL(req.url ?? "/", "http://x");
+    let body;
+    if (req.method === "POST" && url.pathname === "/reload") {
+      if (url.searchParams.has("now")) clock.set(Number(url.searchParams.get("now")));
+      const r = await timed(async () => {
+        const applied = await app.reloadConfig();
+        await settled();
+        return applied;
+      });
+      body = {
+        ok: r.value?.ok ?? false,
+        problems: (r.value?.problems ?? []).slice(0, 3),
+        wallMs: r.wallMs,
+        cpuMs: r.cpuMs,
+      };
+    } else if (req.method === "POST" && url.pathname === "/tick") {
+      const now = Number(url.searchParams.get("now"));
+      clock.set(now);
+      const r = await timed(() => app.slos.tick(now));
+      const mem = process.memoryUsage();
+      body = {
+        wallMs: r.wallMs,
+        cpuMs: r.cpuMs,
+        rssMiB: mem.rss / 2 ** 20,
+        heapUsedMiB: mem.heapUsed / 2 ** 20,
+      };
+    } else if (url.pathname === "/status") {
+      body = status();
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+  } catch (error) {
+    res.writeHead(500).end(String(error?.stack ?? error));
+  }
+});
+control.listen(Number(env.CONTROL_PORT), "127.0.0.1");
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, async () => {
+    control.close();
+    await app.close();
+    process.exit(0);
+  });
+}
