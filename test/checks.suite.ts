@@ -180,11 +180,17 @@ export function runChecksSuite({ dialect }: { dialect: DialectName }): void {
       expect(page2.length).toBeGreaterThan(0);
       expect(Date.parse(page2[0].at)).toBeLessThan(Date.parse(page1[1].at));
 
-      await t.app.checks.recorder.flush({ rollups: true });
-      const rollups = (await get("/api/v1/checks/web/rollups?resolution=1m")).rollups;
-      expect(rollups.length).toBeGreaterThan(0);
-      const total = rollups.reduce((n: number, r: { runs: number }) => n + r.runs, 0);
-      expect(total).toBeGreaterThan(3);
+      const minuteRollups = async () => {
+        await t.app.checks.recorder.flush({ rollups: true });
+        return (await get("/api/v1/checks/web/rollups?resolution=1m")).rollups;
+      };
+      // The check runs once a second: wait for a few runs rather than assume that they happened.
+      await expect
+        .poll(async () => (await minuteRollups()).reduce((n: number, r: { runs: number }) => n + r.runs, 0), {
+          timeout: 8000,
+        })
+        .toBeGreaterThan(3);
+      const rollups = await minuteRollups();
       expect(rollups[rollups.length - 1].latencyMs.p95).toBeGreaterThan(0);
       const daily = (await get("/api/v1/checks/web/rollups?resolution=1d")).rollups;
       expect(daily).toHaveLength(1);

@@ -29,8 +29,9 @@ describe("probe worker threads", () => {
       join(dir, "crashing-worker.mjs"),
       `import { parentPort } from "node:worker_threads";
 import ${JSON.stringify(pathToFileURL(join(dist, "probe-worker.js")).href)};
-parentPort.on("message", (m) => {
-  if (m.type === "run" && m.name === "crash-me") setImmediate(() => { throw new Error("probe worker crashed on purpose"); });
+parentPort.on("message", (batch) => {
+  for (const m of batch)
+    if (m.type === "run" && m.name === "crash-me") setImmediate(() => { throw new Error("probe worker crashed on purpose"); });
 });
 `,
     );
@@ -39,6 +40,48 @@ parentPort.on("message", (m) => {
   afterAll(() => {
     server.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs started together on two workers each come back with their own outcome", async () => {
+    const { workerExecutor } = (await import(
+      pathToFileURL(join(dist, "probe-executor.js")).href
+    )) as typeof ExecutorModule;
+    const errors: unknown[] = [];
+    const executor = workerExecutor({
+      workers: 2,
+      addressPolicy: { allow: ["127.0.0.0/8"] },
+      onWorkerError: (error) => errors.push(error),
+    });
+    const names = Array.from({ length: 40 }, (_, i) => `batch-${i}`);
+    try {
+      executor.sync([
+        ...names.map((name) => ({
+          name,
+          spec: CheckSpec.parse({
+            service: "api",
+            timeout: "5s",
+            probe: { type: "http", url: `${url}${name}` },
+          }),
+        })),
+        {
+          name: "refused",
+          spec: CheckSpec.parse({
+            service: "api",
+            timeout: "5s",
+            probe: { type: "tcp", host: "127.0.0.1", port: 1 },
+          }),
+        },
+      ]);
+      const outcomes = await Promise.all([...names, "refused", "unknown"].map((name) => executor.run(name)));
+      expect(outcomes.slice(0, names.length).map((o) => [o?.check, o?.ok])).toEqual(
+        names.map((name) => [name, true]),
+      );
+      expect(outcomes[names.length]).toMatchObject({ check: "refused", ok: false });
+      expect(outcomes[names.length + 1]).toBeNull();
+      expect(errors).toEqual([]);
+    } finally {
+      await executor.close();
+    }
   });
 
   it("a worker that dies fails only its own runs and is replaced with the current checks", async () => {

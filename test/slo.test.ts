@@ -107,6 +107,20 @@ for (const dialect of DIALECTS) {
       const body = res.json();
       expect(body.groups[0].status.totalEvents).toBe(372);
       expect(body.groups[0].status.tiers[0]).toMatchObject({ name: "page-fast", firing: true });
+
+      // A real run of the check (its target refuses the connection) is counted as it happens.
+      const run = await t.app.server.inject({
+        method: "POST",
+        url: "/api/v1/checks/checkout-health/run",
+        headers: t.auth(),
+      });
+      expect(run.json()).toMatchObject({ ok: false });
+      await t.app.slos.tick();
+      const after = await t.app.server.inject({
+        url: "/api/v1/slos/checkout-availability",
+        headers: t.auth(),
+      });
+      expect(after.json().groups[0].status.totalEvents).toBe(373);
     });
 
     it("evaluates PromQL SLIs per group each minute and freezes changes when a group's budget is spent", async () => {

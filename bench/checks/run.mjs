@@ -24,6 +24,8 @@ const API_MAX_REQUESTS = 400;
 const NINES_CONCURRENCY = Number(env.NINES_CONCURRENCY ?? 1000);
 /** A directory to write a V8 CPU profile of the Nines server per step (node --cpu-prof); off unless set. */
 const CPU_PROF_DIR = env.CPU_PROF_DIR ? resolve(env.CPU_PROF_DIR) : null;
+/** A directory to save the Nines server's /metrics at the end of each step's measuring window; off unless set. */
+const METRICS_DIR = env.METRICS_DIR ? resolve(env.METRICS_DIR) : null;
 const CHECK_TIMEOUT = "900ms";
 const ADMIN_TOKEN = "bench-checks-admin-token-0123456789";
 const KEEP_UP = { minCompletedShare: 0.95, maxLagP99Seconds: 1 };
@@ -323,6 +325,13 @@ async function measureNines(step, target, index) {
     const r1 = await targetRequests(target);
     const m1 = await scrape();
     const mem = memory(child.pid);
+    if (METRICS_DIR) {
+      mkdirSync(METRICS_DIR, { recursive: true });
+      writeFileSync(
+        join(METRICS_DIR, `nines-${step.checks}at${step.interval}.prom`),
+        (await get(`${base}/metrics`)).text,
+      );
+    }
     const seconds = (t1 - t0) / 1000;
 
     const runs = (m, result) =>
@@ -399,6 +408,12 @@ async function timeChecksApi(base, step) {
     p50Ms: round(quantile(latencies, 0.5), 1),
     p99Ms: round(quantile(latencies, 0.99), 1),
     maxMs: round(Math.max(...latencies), 1),
+    firstMs: round(latencies[0] ?? null, 1),
+    /** The three slowest requests, with their place in the sequence (0 is the first). */
+    slowest: latencies
+      .map((ms, i) => ({ i, ms: round(ms, 1) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3),
   };
 }
 

@@ -182,6 +182,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     : inProcess;
   const checks = new ChecksRuntime({
     db: database.db,
+    adapter: database.adapter,
     clock,
     log,
     events,

@@ -79,49 +79,107 @@ const WINDOWS = {
 } as const;
 type WindowName = keyof typeof WINDOWS;
 type Counts = Map<string, { runs: number; failures: number }>;
+type Windows = Record<WindowName, Counts>;
+
+/** Checks summed per query: with 30 days of rollups, a few milliseconds each on SQLite. */
+const UPTIME_SLICE = 200;
 
 /**
  * Uptime over 24 h, 7 d and 30 d for every check from hour and day rollups (whole buckets: the oldest one is
- * counted whole), computed with one grouped query per window and kept for 30 s, so listing 10,000 checks
- * costs a map lookup each.
+ * counted whole), so listing 10,000 checks costs a map lookup each. The sums for all checks are computed a
+ * slice of checks at a time with the event loop free in between, and reused for `ttlMs`; an answer up to
+ * twice that old is served at once while a fresh one is computed behind it. Without one, a caller gets the
+ * sums of the checks it asked for (one page) at once, and the sums for all are computed behind it.
  */
 export class UptimeCache {
-  private cached: { at: number; windows: Record<WindowName, Counts> } | null = null;
-  private pending: Promise<Record<WindowName, Counts>> | null = null;
+  private cached: { at: number; windows: Windows } | null = null;
+  private pending: Promise<Windows> | null = null;
 
   constructor(private readonly ttlMs = 30_000) {}
 
-  async get(ctx: Ctx): Promise<Record<WindowName, Counts>> {
+  async get(ctx: Ctx, names: readonly string[]): Promise<Windows> {
     const now = ctx.clock.now();
-    if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.windows;
-    this.pending ??= this.compute(ctx, now).finally(() => {
-      this.pending = null;
-    });
-    return this.pending;
-  }
-
-  private async compute(ctx: Ctx, now: number): Promise<Record<WindowName, Counts>> {
-    const windows = {} as Record<WindowName, Counts>;
-    for (const [name, window] of Object.entries(WINDOWS) as Array<
-      [WindowName, (typeof WINDOWS)[WindowName]]
-    >) {
-      const rows = await ctx.db
-        .selectFrom("check_rollups")
-        .select((eb) => [
-          "check_name",
-          eb.fn.sum<number>("runs").as("runs"),
-          eb.fn.sum<number>("failures").as("failures"),
-        ])
-        .where("resolution", "=", window.resolution)
-        .where("start", ">=", bucketStart(now - window.ms, window.resolution))
-        .groupBy("check_name")
-        .execute();
-      windows[name] = new Map(
-        rows.map((r) => [r.check_name, { runs: Number(r.runs), failures: Number(r.failures) }]),
-      );
+    const cached = this.cached;
+    if (cached && now - cached.at < this.ttlMs) return cached.windows;
+    if (!this.pending) {
+      const pending = sumRollups(ctx, now).then((windows) => {
+        this.cached = { at: now, windows };
+        return windows;
+      });
+      this.pending = pending;
+      // A failed refresh is logged and tried again by the next caller; this one does not wait for it.
+      pending
+        .catch((error: unknown) => ctx.log.warn({ err: error }, "computing check uptimes failed"))
+        .finally(() => {
+          if (this.pending === pending) this.pending = null;
+        });
     }
-    this.cached = { at: now, windows };
-    return windows;
+    if (cached && now - cached.at < 2 * this.ttlMs) return cached.windows;
+    return sumRollups(ctx, now, names);
+  }
+}
+
+/** Runs and failures per check and window, for every configured check or for the named ones. */
+async function sumRollups(ctx: Ctx, now: number, only?: readonly string[]): Promise<Windows> {
+  const windows: Windows = { "24h": new Map(), "7d": new Map(), "30d": new Map() };
+  let after: string | null = null;
+  for (let offset = 0; ; offset += UPTIME_SLICE) {
+    let names: string[];
+    if (only) names = only.slice(offset, offset + UPTIME_SLICE);
+    else {
+      let query = ctx.db.selectFrom("checks").select("name").orderBy("name").limit(UPTIME_SLICE);
+      if (after !== null) query = query.where("name", ">", after);
+      names = (await query.execute()).map((row) => row.name);
+    }
+    if (names.length === 0) break;
+    await sumSlice(ctx, now, names, windows);
+    if (names.length < UPTIME_SLICE) break;
+    after = names[names.length - 1] ?? null;
+    // SQLite answers on this thread: let requests in between slices.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return windows;
+}
+
+/**
+ * One slice of checks, named: the rollups' primary key (check, resolution, start) then finds their rows
+ * directly, where a range over all checks would have the planner scan and sort every check's rows.
+ */
+async function sumSlice(ctx: Ctx, now: number, names: string[], windows: Windows): Promise<void> {
+  for (const resolution of ["1h", "1d"] as const) {
+    const inPass = (Object.keys(WINDOWS) as WindowName[]).filter((w) => WINDOWS[w].resolution === resolution);
+    const from = inPass.map((w) => bucketStart(now - WINDOWS[w].ms, resolution));
+    const rows = (await ctx.db
+      .selectFrom("check_rollups")
+      .select((eb) => [
+        "check_name",
+        ...inPass.flatMap((w, i) => {
+          const inWindow = (column: "runs" | "failures") =>
+            eb.fn
+              .sum<number>(
+                eb
+                  .case()
+                  .when("start", ">=", from[i] ?? 0)
+                  .then(eb.ref(column))
+                  .else(0)
+                  .end(),
+              )
+              .as(`${column}_${w}`);
+          return [inWindow("runs"), inWindow("failures")];
+        }),
+      ])
+      .where("check_name", "in", names)
+      .where("resolution", "=", resolution)
+      .where("start", ">=", Math.min(...from))
+      .groupBy("check_name")
+      .execute()) as Array<Record<string, unknown> & { check_name: string }>;
+    for (const row of rows) {
+      for (const w of inPass)
+        windows[w].set(row.check_name, {
+          runs: Number(row[`runs_${w}`]),
+          failures: Number(row[`failures_${w}`]),
+        });
+    }
   }
 }
 
@@ -182,8 +240,12 @@ export async function listChecks({
   if (input.service !== undefined) query = query.where("checks.service_name", "=", input.service);
   if (input.name !== undefined) query = query.where("checks.name", "=", input.name);
   if (input.after !== undefined) query = query.where("checks.name", ">", input.after);
-  const [rows, windows] = await Promise.all([query.execute(), uptime.get(ctx)]);
+  const rows = await query.execute();
   const page = rows.slice(0, limit);
+  const windows = await uptime.get(
+    ctx,
+    page.map((row) => row.name),
+  );
   const checks = page.map((row) => {
     const beat = row.heartbeat_spec ? (JSON.parse(row.heartbeat_spec) as CheckSpec).heartbeat : undefined;
     return {

@@ -1,11 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../platform/clock.js";
+import { type DialectAdapter, type RowWrite, writeRowsInOneTransaction } from "../platform/db/dialect.js";
 import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import { newId } from "../platform/ids.js";
 import type { Log } from "../platform/logger.js";
 import {
-  applyOutcome,
+  advanceState,
   type CheckOutcome,
   type CheckStateValue,
   type CheckStatus,
@@ -43,9 +44,6 @@ export interface LiveState extends CheckStateValue {
 }
 
 interface OpenRollup {
-  check: string;
-  /** A stable number from the check's name, to spread rollup writes over flushes. */
-  share: number;
   resolution: Resolution;
   start: number;
   rollup: Rollup;
@@ -54,40 +52,99 @@ interface OpenRollup {
   dirty: boolean;
 }
 
-const CHUNK = 400;
+/** Everything the recorder holds for one check: found with one map lookup per run. */
+interface Entry {
+  name: string;
+  live: LiveState;
+  /** Whether the state changed since it was last written (the entry is then in `dirtyEntries`). */
+  stateDirty: boolean;
+  /** Which flush writes this check's rollups, from a hash of the name. */
+  group: number;
+  /** The buckets being counted: one per resolution, two around a bucket's end until the old one is stored. */
+  rollups: OpenRollup[];
+}
+
+interface PendingEvent {
+  row: Schema["check_events"];
+  service: string;
+}
+
+const RESOLUTION_NAMES = Object.keys(RESOLUTIONS) as Resolution[];
+
+/**
+ * Results wait here at most this long: rows kept for a second outlive two young-generation collections
+ * and fill the old generation with garbage (hundreds of megabytes at 3,000 runs a second).
+ */
+const FLUSH_EVERY_MS = 250;
+/** Each open rollup is written about this often (and at stop); three rows per check per write add up. */
+const ROLLUP_WRITE_EVERY_MS = 10_000;
+
+/** Rows per SQLite transaction: a few milliseconds each, so API requests get in between. */
+const SLICE_ROWS = 250;
+
+const STATE_UPDATE = [
+  "status",
+  "since",
+  "consecutive_failures",
+  "consecutive_successes",
+  "last_run_at",
+  "last_ok",
+  "last_duration_ms",
+  "last_reason",
+  "updated_at",
+] as const;
+const ROLLUP_UPDATE = [
+  "runs",
+  "failures",
+  "degraded",
+  "latency_min",
+  "latency_sum",
+  "latency_max",
+  "latency_histogram",
+] as const;
 
 /**
  * Takes every check outcome, keeps each check's state, and writes results, states, state changes and
- * rollups to the database in batches (one transaction per flush, about once a second), so thousands of runs
- * a second cost a handful of statements. State changes are published after the flush that stored them.
+ * rollups to the database in batches four times a second, through the dialect's batch writer (on SQLite:
+ * cached prepared statements, in slices of a few hundred rows with the event loop free in between). State
+ * changes are published after the flush that stored them.
  */
 export class CheckRecorder {
-  private readonly states = new Map<string, LiveState>();
-  private readonly dirtyStates = new Set<string>();
+  private readonly entries = new Map<string, Entry>();
+  /** Entries by rollup group; one group's rollups are written per flush. */
+  private readonly groups: Array<Set<Entry>>;
+  private dirtyEntries: Entry[] = [];
   private results: Schema["check_results"][] = [];
-  private events: Array<Schema["check_events"] & { service: string }> = [];
-  private readonly rollups = new Map<string, OpenRollup>();
+  private events: PendingEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private flushes = 0;
+  private readonly rollupEvery: number;
 
   constructor(
     private readonly deps: {
       db: Kysely<Schema>;
+      /** The dialect's batch writer; without one, rows go through Kysely as multi-row inserts. */
+      adapter?: DialectAdapter;
       clock: Clock;
       log: Log;
       events: EventBus;
       flushIntervalMs?: number;
-      /** Rollups are written every this many flushes (and at stop): three rows per check per write add up. */
+      /** Rollups are written every this many flushes (and at stop); about every 10 s unless said. */
       rollupEveryFlushes?: number;
     },
-  ) {}
+  ) {
+    const every = deps.flushIntervalMs ?? FLUSH_EVERY_MS;
+    this.rollupEvery = Math.max(1, deps.rollupEveryFlushes ?? Math.round(ROLLUP_WRITE_EVERY_MS / every));
+    this.groups = Array.from({ length: this.rollupEvery }, () => new Set<Entry>());
+  }
 
   /** Loads stored states, so that a restart resumes thresholds and "since" where they were. */
   async load(): Promise<void> {
     const rows = await this.deps.db.selectFrom("check_states").selectAll().execute();
     for (const row of rows) {
-      this.states.set(row.check_name, {
+      const entry = this.entryFor(row.check_name);
+      entry.live = {
         status: row.status as CheckStatus,
         since: row.since,
         consecutiveFailures: row.consecutive_failures,
@@ -96,12 +153,12 @@ export class CheckRecorder {
         lastOk: row.last_ok === null ? null : row.last_ok === 1,
         lastDurationMs: row.last_duration_ms,
         lastReason: row.last_reason,
-      });
+      };
     }
   }
 
   start(): void {
-    const every = this.deps.flushIntervalMs ?? 1000;
+    const every = this.deps.flushIntervalMs ?? FLUSH_EVERY_MS;
     this.timer = setInterval(() => {
       this.flush().catch((error: unknown) =>
         this.deps.log.error({ err: error }, "storing check results failed; retrying"),
@@ -116,58 +173,51 @@ export class CheckRecorder {
     await this.flush({ rollups: true });
   }
 
+  /** The check's live state; read it, do not keep it (it changes in place with every run). */
   state(check: string): LiveState {
-    return this.states.get(check) ?? pendingState(this.deps.clock.now());
+    return this.entries.get(check)?.live ?? pendingState(this.deps.clock.now());
   }
 
   /** Makes sure a configured check has a state row ("pending" until its first run). */
   ensure(check: string): void {
-    if (this.states.has(check)) return;
-    this.states.set(check, pendingState(this.deps.clock.now()));
-    this.dirtyStates.add(check);
+    if (this.entries.has(check)) return;
+    this.markDirty(this.entryFor(check));
   }
 
   forget(check: string): void {
-    this.states.delete(check);
-    this.dirtyStates.delete(check);
-    for (const [key, open] of this.rollups) if (open.check === check) this.rollups.delete(key);
+    const entry = this.entries.get(check);
+    if (!entry) return;
+    this.entries.delete(check);
+    this.groups[entry.group]?.delete(entry);
   }
 
   /** Sets a state directly (pausing a check); the transition is recorded like any other. */
   setStatus(check: string, service: string, status: CheckStatus, reason: string): void {
-    const current = this.state(check);
-    if (current.status === status) return;
+    const entry = this.entryFor(check);
+    const live = entry.live;
+    if (live.status === status) return;
     const at = this.deps.clock.now();
-    this.states.set(check, {
-      ...current,
-      status,
-      since: at,
-      consecutiveFailures: 0,
-      consecutiveSuccesses: 0,
-    });
-    this.dirtyStates.add(check);
+    const from = live.status;
+    live.status = status;
+    live.since = at;
+    live.consecutiveFailures = 0;
+    live.consecutiveSuccesses = 0;
+    this.markDirty(entry);
     this.events.push({
-      id: newId(at),
-      check_name: check,
-      at,
-      from_status: current.status,
-      to_status: status,
-      reason,
+      row: { id: newId(at), check_name: check, at, from_status: from, to_status: status, reason },
       service,
     });
   }
 
   record(outcome: CheckOutcome, service: string, thresholds: Thresholds): StateTransition | null {
-    const current = this.state(outcome.check);
-    const { state, transition } = applyOutcome(current, outcome, thresholds);
-    this.states.set(outcome.check, {
-      ...state,
-      lastRunAt: outcome.at,
-      lastOk: outcome.ok,
-      lastDurationMs: outcome.durationMs,
-      lastReason: outcome.reason,
-    });
-    this.dirtyStates.add(outcome.check);
+    const entry = this.entryFor(outcome.check);
+    const live = entry.live;
+    const transition = advanceState(live, outcome, thresholds);
+    live.lastRunAt = outcome.at;
+    live.lastOk = outcome.ok;
+    live.lastDurationMs = outcome.durationMs;
+    live.lastReason = outcome.reason;
+    this.markDirty(entry);
     this.results.push({
       id: newId(outcome.at),
       check_name: outcome.check,
@@ -179,34 +229,33 @@ export class CheckRecorder {
       status_code: outcome.statusCode,
       reason: outcome.reason,
       conditions: outcome.conditions.length > 0 ? JSON.stringify(outcome.conditions) : null,
-      timings: Object.keys(outcome.timings).length > 0 ? JSON.stringify(outcome.timings) : null,
+      timings: hasKeys(outcome.timings) ? JSON.stringify(outcome.timings) : null,
     });
     if (transition) {
       this.events.push({
-        id: newId(outcome.at),
-        check_name: outcome.check,
-        at: transition.at,
-        from_status: transition.from,
-        to_status: transition.to,
-        reason: transition.reason,
+        row: {
+          id: newId(outcome.at),
+          check_name: outcome.check,
+          at: transition.at,
+          from_status: transition.from,
+          to_status: transition.to,
+          reason: transition.reason,
+        },
         service,
       });
     }
-    for (const resolution of Object.keys(RESOLUTIONS) as Resolution[]) {
+    for (const resolution of RESOLUTION_NAMES) {
       const start = bucketStart(outcome.at, resolution);
-      const key = `${outcome.check}|${resolution}|${start}`;
-      let open = this.rollups.get(key);
+      let open: OpenRollup | undefined;
+      for (const r of entry.rollups) {
+        if (r.start === start && r.resolution === resolution) {
+          open = r;
+          break;
+        }
+      }
       if (!open) {
-        open = {
-          check: outcome.check,
-          share: shareOf(outcome.check),
-          resolution,
-          start,
-          rollup: emptyRollup(),
-          loaded: false,
-          dirty: true,
-        };
-        this.rollups.set(key, open);
+        open = { resolution, start, rollup: emptyRollup(), loaded: false, dirty: true };
+        entry.rollups.push(open);
       }
       addRun(open.rollup, outcome, outcome.ok);
       open.dirty = true;
@@ -214,150 +263,158 @@ export class CheckRecorder {
     return transition;
   }
 
-  /** Writes everything recorded since the last flush in one transaction; flushes never overlap. */
+  /** Writes everything recorded since the last flush; flushes never overlap. */
   flush(options: { rollups?: boolean } = {}): Promise<void> {
-    // Each flush writes the rollups of one tenth of the checks (by a hash of the name), so every rollup is
-    // stored every ten flushes without one flush having to write them all at once.
-    const every = this.deps.rollupEveryFlushes ?? 10;
-    const share = this.flushes++ % every;
-    const pick = options.rollups === true ? () => true : (r: OpenRollup) => r.share % every === share;
+    // Each flush writes the rollups of one group of checks (by a hash of the name), so every rollup is
+    // stored every `rollupEvery` flushes without one flush having to write them all at once.
+    const group = this.flushes++ % this.rollupEvery;
+    const groups = options.rollups === true ? this.groups : this.groups.slice(group, group + 1);
     this.flushing = this.flushing.then(
-      () => this.flushOnce(pick),
-      () => this.flushOnce(pick),
+      () => this.flushOnce(groups),
+      () => this.flushOnce(groups),
     );
     return this.flushing;
   }
 
-  private async flushOnce(pick: (r: OpenRollup) => boolean): Promise<void> {
+  private entryFor(check: string): Entry {
+    let entry = this.entries.get(check);
+    if (!entry) {
+      entry = {
+        name: check,
+        live: pendingState(this.deps.clock.now()),
+        stateDirty: false,
+        group: shareOf(check) % this.rollupEvery,
+        rollups: [],
+      };
+      this.entries.set(check, entry);
+      this.groups[entry.group]?.add(entry);
+    }
+    return entry;
+  }
+
+  private markDirty(entry: Entry): void {
+    if (entry.stateDirty) return;
+    entry.stateDirty = true;
+    this.dirtyEntries.push(entry);
+  }
+
+  private async flushOnce(groups: ReadonlyArray<Set<Entry>>): Promise<void> {
+    const now = this.deps.clock.now();
+    const openRollups: Array<{ check: string; open: OpenRollup }> = [];
+    for (const set of groups) {
+      for (const entry of set) {
+        // A bucket is dropped once it is stored and a minute past its end (late runs may still come).
+        const keep = (r: OpenRollup) => r.dirty || r.start + RESOLUTIONS[r.resolution] >= now - 60_000;
+        if (!entry.rollups.every(keep)) entry.rollups = entry.rollups.filter(keep);
+        for (const open of entry.rollups) if (open.dirty) openRollups.push({ check: entry.name, open });
+      }
+    }
     const results = this.results;
     const events = this.events;
-    const stateNames = [...this.dirtyStates];
-    const openRollups = [...this.rollups.values()].filter((r) => r.dirty && pick(r));
-    if (results.length === 0 && events.length === 0 && stateNames.length === 0 && openRollups.length === 0)
-      return;
+    const dirty = this.dirtyEntries;
+    if (results.length === 0 && events.length === 0 && dirty.length === 0 && openRollups.length === 0) return;
     this.results = [];
     this.events = [];
-    this.dirtyStates.clear();
-    for (const r of openRollups) r.dirty = false;
-    const now = this.deps.clock.now();
+    this.dirtyEntries = [];
+    const stateRows: Schema["check_states"][] = [];
+    for (const entry of dirty) {
+      entry.stateDirty = false;
+      // A check forgotten since its run has no state to write.
+      if (this.entries.get(entry.name) === entry) stateRows.push(stateRow(entry.name, entry.live, now));
+    }
+    for (const { open } of openRollups) open.dirty = false;
     try {
-      await this.deps.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < results.length; i += CHUNK)
-          await trx
-            .insertInto("check_results")
-            .values(results.slice(i, i + CHUNK))
-            .execute();
-        if (events.length > 0) {
-          await trx
-            .insertInto("check_events")
-            .values(events.map(({ service: _service, ...row }) => row))
-            .execute();
-        }
-        const stateRows = stateNames.flatMap((name) => {
-          const s = this.states.get(name);
-          return s ? [stateRow(name, s, now)] : [];
-        });
-        for (let i = 0; i < stateRows.length; i += CHUNK) {
-          await trx
-            .insertInto("check_states")
-            .values(stateRows.slice(i, i + CHUNK))
-            .onConflict((oc) =>
-              oc.column("check_name").doUpdateSet((eb) => ({
-                status: eb.ref("excluded.status"),
-                since: eb.ref("excluded.since"),
-                consecutive_failures: eb.ref("excluded.consecutive_failures"),
-                consecutive_successes: eb.ref("excluded.consecutive_successes"),
-                last_run_at: eb.ref("excluded.last_run_at"),
-                last_ok: eb.ref("excluded.last_ok"),
-                last_duration_ms: eb.ref("excluded.last_duration_ms"),
-                last_reason: eb.ref("excluded.last_reason"),
-                updated_at: eb.ref("excluded.updated_at"),
-              })),
-            )
-            .execute();
-        }
-        await this.mergeStoredRollups(
-          trx,
-          openRollups.filter((r) => !r.loaded),
-        );
-        const rollupRows = openRollups.map((r) => rollupRow(r));
-        for (let i = 0; i < rollupRows.length; i += CHUNK) {
-          await trx
-            .insertInto("check_rollups")
-            .values(rollupRows.slice(i, i + CHUNK))
-            .onConflict((oc) =>
-              oc.columns(["check_name", "resolution", "start"]).doUpdateSet((eb) => ({
-                runs: eb.ref("excluded.runs"),
-                failures: eb.ref("excluded.failures"),
-                degraded: eb.ref("excluded.degraded"),
-                latency_min: eb.ref("excluded.latency_min"),
-                latency_sum: eb.ref("excluded.latency_sum"),
-                latency_max: eb.ref("excluded.latency_max"),
-                latency_histogram: eb.ref("excluded.latency_histogram"),
-              })),
-            )
-            .execute();
-        }
-      });
+      await this.mergeStoredRollups(openRollups.filter((r) => !r.open.loaded));
+      const writes: RowWrite[] = [
+        { table: "check_results", rows: results, onConflict: { key: ["id"], update: [] } },
+        {
+          table: "check_events",
+          rows: events.map((e) => e.row),
+          onConflict: { key: ["id"], update: [] },
+        },
+        {
+          table: "check_states",
+          rows: stateRows,
+          onConflict: { key: ["check_name"], update: STATE_UPDATE },
+        },
+        {
+          table: "check_rollups",
+          rows: openRollups.map((r) => rollupRow(r.check, r.open)),
+          onConflict: { key: ["check_name", "resolution", "start"], update: ROLLUP_UPDATE },
+        },
+      ];
+      // Results and events are inserted once whatever happens (their ids are fixed); states and rollups
+      // hold totals, so writing them again is harmless. A flush cut short is simply written again.
+      await (this.deps.adapter
+        ? this.deps.adapter.writeRows(this.deps.db, writes, { sliceRows: SLICE_ROWS })
+        : writeRowsInOneTransaction(this.deps.db, writes));
     } catch (error) {
       // Nothing of a failed flush is lost: it goes back in front of what came since, for the next flush.
       this.results = [...results, ...this.results];
       this.events = [...events, ...this.events];
-      for (const name of stateNames) this.dirtyStates.add(name);
-      for (const r of openRollups) r.dirty = true;
+      for (const entry of dirty) {
+        if (!entry.stateDirty) {
+          entry.stateDirty = true;
+          this.dirtyEntries.push(entry);
+        }
+      }
+      for (const { open } of openRollups) open.dirty = true;
       throw error;
     }
-    for (const r of openRollups) r.loaded = true;
-    this.closeOldRollups(now);
-    for (const event of events) {
+    for (const { row, service } of events) {
       this.deps.events.emit("check.stateChanged", {
-        check: event.check_name,
-        service: event.service,
-        from: event.from_status as CheckStatus,
-        to: event.to_status as CheckStatus,
-        at: event.at,
-        reason: event.reason,
+        check: row.check_name,
+        service,
+        from: row.from_status as CheckStatus,
+        to: row.to_status as CheckStatus,
+        at: row.at,
+        reason: row.reason,
       });
     }
   }
 
-  /** A bucket opened after a restart may already hold counts from before it; add them in once. */
-  private async mergeStoredRollups(trx: Kysely<Schema>, opened: OpenRollup[]): Promise<void> {
-    const groups = new Map<string, OpenRollup[]>();
+  /**
+   * A bucket opened after a restart may already hold counts from before it; add them in once. Marked as
+   * loaded at once, so a flush that then fails does not add them a second time.
+   */
+  private async mergeStoredRollups(opened: Array<{ check: string; open: OpenRollup }>): Promise<void> {
+    const groups = new Map<string, Array<{ check: string; open: OpenRollup }>>();
     for (const r of opened) {
-      const key = `${r.resolution}|${r.start}`;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const key = `${r.open.resolution}|${r.open.start}`;
+      const list = groups.get(key);
+      if (list) list.push(r);
+      else groups.set(key, [r]);
     }
     for (const list of groups.values()) {
       const first = list[0];
       if (!first) continue;
-      for (let i = 0; i < list.length; i += CHUNK) {
-        const slice = list.slice(i, i + CHUNK);
-        const stored = await trx
+      for (let i = 0; i < list.length; i += SLICE_ROWS) {
+        const slice = list.slice(i, i + SLICE_ROWS);
+        const stored = await this.deps.db
           .selectFrom("check_rollups")
           .selectAll()
-          .where("resolution", "=", first.resolution)
-          .where("start", "=", first.start)
+          .where("resolution", "=", first.open.resolution)
+          .where("start", "=", first.open.start)
           .where(
             "check_name",
             "in",
             slice.map((r) => r.check),
           )
           .execute();
-        const byCheck = new Map(slice.map((r) => [r.check, r]));
+        const byCheck = new Map(slice.map((r) => [r.check, r.open]));
         for (const row of stored) {
           const open = byCheck.get(row.check_name);
           if (open) mergeRollup(open.rollup, rollupFromRow(row));
         }
+        for (const r of slice) r.open.loaded = true;
       }
     }
   }
+}
 
-  private closeOldRollups(now: number): void {
-    for (const [key, open] of this.rollups) {
-      if (!open.dirty && open.start + RESOLUTIONS[open.resolution] < now - 60_000) this.rollups.delete(key);
-    }
-  }
+function hasKeys(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
 }
 
 function shareOf(name: string): number {
@@ -390,14 +447,15 @@ function stateRow(name: string, s: LiveState, now: number): Schema["check_states
     last_ok: s.lastOk === null ? null : s.lastOk ? 1 : 0,
     last_duration_ms: s.lastDurationMs,
     last_reason: s.lastReason,
+    // Not in the upsert's update list: a stored token is kept.
     heartbeat_token: null,
     updated_at: now,
   };
 }
 
-function rollupRow(r: OpenRollup): Schema["check_rollups"] {
+function rollupRow(check: string, r: OpenRollup): Schema["check_rollups"] {
   return {
-    check_name: r.check,
+    check_name: check,
     resolution: r.resolution,
     start: r.start,
     runs: r.rollup.runs,

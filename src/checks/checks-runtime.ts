@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Clock } from "../platform/clock.js";
+import type { DialectAdapter } from "../platform/db/dialect.js";
 import type { Schema } from "../platform/db/schema.js";
 import type { Appender } from "../tsdb/index.js";
 import type { EventBus } from "../platform/events.js";
@@ -20,6 +21,8 @@ import { CheckScheduler } from "./scheduler/index.js";
 
 export interface ChecksRuntimeOptions {
   db: Kysely<Schema>;
+  /** The dialect's batch writer for results and states; without it, rows go through Kysely. */
+  adapter?: DialectAdapter;
   clock: Clock;
   log: Log;
   events: EventBus;
@@ -71,13 +74,15 @@ export class ChecksRuntime {
   private readonly byToken = new Map<string, string>();
   private unsubscribe: (() => void) | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
-  private readonly runs: Counter<"result">;
+  /** nines_check_runs_total's three children, looked up once rather than per run. */
+  private readonly runs: Record<"success" | "degraded" | "failure", Counter.Internal>;
   private reloading: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ChecksRuntimeOptions) {
     const { metrics } = options;
     this.recorder = new CheckRecorder({
       db: options.db,
+      ...(options.adapter ? { adapter: options.adapter } : {}),
       clock: options.clock,
       log: options.log,
       events: options.events,
@@ -102,12 +107,17 @@ export class ChecksRuntime {
       help: "Runs skipped because the check's previous run was still going.",
       registers: [metrics.registry],
     });
-    this.runs = new Counter({
+    const runs = new Counter({
       name: "nines_check_runs_total",
       help: "Check runs, by result.",
       labelNames: ["result"] as const,
       registers: [metrics.registry],
     });
+    this.runs = {
+      success: runs.labels("success"),
+      degraded: runs.labels("degraded"),
+      failure: runs.labels("failure"),
+    };
     const scheduler = new CheckScheduler({
       clock: options.clock,
       concurrency: options.concurrency,
@@ -276,14 +286,23 @@ export class ChecksRuntime {
   }
 
   private accept(entry: Loaded, outcome: CheckOutcome): void {
-    entry.last = {
-      ok: outcome.ok,
-      durationMs: outcome.durationMs,
-      ...(outcome.probe ? { probe: outcome.probe } : {}),
-    };
-    this.runs.labels(outcome.ok ? (outcome.degraded ? "degraded" : "success") : "failure").inc();
+    entry.last ??= { ok: outcome.ok, durationMs: outcome.durationMs };
+    const last = entry.last;
+    last.ok = outcome.ok;
+    last.durationMs = outcome.durationMs;
+    last.probe = outcome.probe;
+    this.runs[outcome.ok ? (outcome.degraded ? "degraded" : "success") : "failure"].inc();
     this.recorder.record(outcome, entry.check.service, entry.check.spec);
     this.samples?.record(outcome, entry.check.service, entry.check.spec.labels);
+    // SLIs that count check runs hear of each one as it happens.
+    this.options.events.emit("check.ran", {
+      check: outcome.check,
+      service: entry.check.service,
+      at: outcome.at,
+      ok: outcome.ok,
+      degraded: outcome.degraded,
+      durationMs: outcome.durationMs,
+    });
   }
 
   /** Runs a check now, outside its schedule, and records the result like any other run. */

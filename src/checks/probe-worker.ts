@@ -1,6 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import type { CheckSpec } from "./check-kind.js";
-import type { FromWorker } from "./probe-executor.js";
+import { type FromWorker, type ToWorker, WORKER_BATCH_MS } from "./probe-executor.js";
 import { createAddressPolicy } from "./probes/address-policy.js";
 import { type PreparedCheck, prepareCheck, runCheck } from "./run-check.js";
 
@@ -13,45 +12,45 @@ const policy = createAddressPolicy(
 let checks = new Map<string, PreparedCheck>();
 const running = new Map<number, AbortController>();
 
-port.on(
-  "message",
-  (
-    message:
-      | { type: "sync"; checks: Array<{ name: string; spec: CheckSpec }> }
-      | { type: "run"; id: number; name: string }
-      | { type: "abort"; id: number },
-  ) => {
-    if (message.type === "sync") {
-      checks = new Map(message.checks.map((c) => [c.name, prepareCheck(c.name, c.spec)]));
-      return;
-    }
-    if (message.type === "abort") {
-      running.get(message.id)?.abort();
-      return;
-    }
-    const check = checks.get(message.name);
-    if (!check) {
-      port.postMessage({ type: "done", id: message.id, outcome: null } satisfies FromWorker);
-      return;
-    }
-    const controller = new AbortController();
-    running.set(message.id, controller);
-    runCheck(check, { now: Date.now, signal: controller.signal, addressPolicy: policy })
-      .then((outcome) => {
-        // Bodies can be a megabyte; the main thread needs the verdict, status, timings and TLS dates only.
-        const probe =
-          outcome.probe && "body" in outcome.probe
-            ? { ...outcome.probe, body: "", headers: {} }
-            : outcome.probe;
-        port.postMessage({
-          type: "done",
-          id: message.id,
-          outcome: { ...outcome, ...(probe ? { probe } : {}) },
-        } satisfies FromWorker);
-      })
-      .catch((error: unknown) =>
-        port.postMessage({ type: "failed", id: message.id, message: String(error) } satisfies FromWorker),
-      )
-      .finally(() => running.delete(message.id));
-  },
-);
+// Answers go back together every few milliseconds rather than one message per run.
+let outbox: FromWorker[] = [];
+const answer = (message: FromWorker) => {
+  if (outbox.push(message) > 1) return;
+  setTimeout(() => {
+    const batch = outbox;
+    outbox = [];
+    port.postMessage(batch);
+  }, WORKER_BATCH_MS);
+};
+
+function handle(message: ToWorker): void {
+  if (message.type === "sync") {
+    checks = new Map(message.checks.map((c) => [c.name, prepareCheck(c.name, c.spec)]));
+    return;
+  }
+  if (message.type === "abort") {
+    running.get(message.id)?.abort();
+    return;
+  }
+  const id = message.id;
+  const check = checks.get(message.name);
+  if (!check) {
+    answer({ type: "done", id, outcome: null });
+    return;
+  }
+  const controller = new AbortController();
+  running.set(id, controller);
+  runCheck(check, { now: Date.now, signal: controller.signal, addressPolicy: policy })
+    .then((outcome) => {
+      // Bodies can be a megabyte; the main thread needs the verdict, status, timings and TLS dates only.
+      if (outcome.probe && "body" in outcome.probe)
+        outcome.probe = { ...outcome.probe, body: "", headers: {} };
+      answer({ type: "done", id, outcome });
+    })
+    .catch((error: unknown) => answer({ type: "failed", id, message: String(error) }))
+    .finally(() => running.delete(id));
+}
+
+port.on("message", (messages: ToWorker[]) => {
+  for (const message of messages) handle(message);
+});

@@ -4,6 +4,7 @@ import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
+import { type Expr, parseExpr } from "../promql/index.js";
 import { getLabelValue, type QueryValue } from "./promql-values.js";
 import { sliQueries, withWindow } from "./sli-query.js";
 import { SloEvaluator, type SloStatus } from "./slo-evaluator.js";
@@ -72,6 +73,7 @@ export interface GateAnswer {
 export class SloRuntime {
   private readonly slos = new Map<string, LoadedSlo>();
   private readonly byCheck = new Map<string, Set<string>>();
+  private readonly parsed = new Map<string, Expr>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => void> = [];
   private work: Promise<void> = Promise.resolve();
@@ -142,6 +144,7 @@ export class SloRuntime {
       }
     }
     for (const name of [...this.slos.keys()]) if (!seen.has(name)) this.slos.delete(name);
+    this.parsed.clear();
     this.byCheck.clear();
     for (const slo of this.slos.values()) {
       const check = sliCheck(slo.spec);
@@ -321,8 +324,10 @@ export class SloRuntime {
     if (!queries) return [];
     const backend = this.options.backend();
     const run = async (query: string) => {
+      const text = withWindow(query, "1m");
       const result = await backend.rangeQuery({
-        query: withWindow(query, "1m"),
+        query: text,
+        parsed: this.parsedQuery(text),
         start: from,
         end: to,
         step: stepMs,
@@ -377,6 +382,16 @@ export class SloRuntime {
         this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
       }
     }
+  }
+
+  /** SLI queries run every minute: each is parsed once. */
+  private parsedQuery(text: string): Expr {
+    let expr = this.parsed.get(text);
+    if (expr === undefined) {
+      expr = parseExpr(text);
+      this.parsed.set(text, expr);
+    }
+    return expr;
   }
 
   private async serviceRunbooks(): Promise<Map<string, string>> {
