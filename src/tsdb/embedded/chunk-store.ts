@@ -25,8 +25,22 @@ export interface SeriesStats {
 /** [min_t, max_t, count, data] as better-sqlite3 returns it in raw mode. */
 export type RawChunk = [number, number, number, Uint8Array];
 
+/** A series' chunks as last read for a range, kept until that series is written again. */
+interface CachedRange {
+  from: number;
+  to: number;
+  rows: RawChunk[];
+  bytes: number;
+}
+
+/** Bytes of compressed chunks kept in memory for repeated reads (the role the page cache plays for Prometheus). */
+const CACHE_BYTES = 64 * 1024 * 1024;
+
 export class ChunkStore {
   readonly db: SqliteDatabase.Database;
+  /** Recently read chunk ranges by series id, least recently used first. */
+  private readonly cache = new Map<number, CachedRange>();
+  private cachedBytes = 0;
   private readonly statements;
 
   constructor(readonly path: string) {
@@ -116,16 +130,49 @@ export class ChunkStore {
   }
 
   deleteSeries(id: number): void {
+    this.forget(id);
     this.statements.deleteSeries.run(id);
   }
 
   putChunk(row: ChunkRow): void {
+    this.forget(row.seriesId);
     this.statements.putChunk.run(row.seriesId, row.minT, row.maxT, row.count, row.data);
   }
 
   /** Chunks of a series whose first timestamp is in [fromMinT, toMinT], ascending. */
   chunksIn(seriesId: number, fromMinT: number, toMinT: number): RawChunk[] {
-    return this.statements.chunksIn.all(seriesId, clampInt(fromMinT), clampInt(toMinT)) as RawChunk[];
+    const from = clampInt(fromMinT);
+    const to = clampInt(toMinT);
+    const cached = this.cache.get(seriesId);
+    if (cached !== undefined && cached.from <= from && to <= cached.to) {
+      this.cache.delete(seriesId);
+      this.cache.set(seriesId, cached);
+      if (cached.from === from && cached.to === to) return cached.rows;
+      return cached.rows.filter((r) => r[0] >= from && r[0] <= to);
+    }
+    const rows = this.statements.chunksIn.all(seriesId, from, to) as RawChunk[];
+    this.remember(seriesId, { from, to, rows, bytes: rows.reduce((n, r) => n + r[3].length + 64, 0) });
+    return rows;
+  }
+
+  private remember(seriesId: number, entry: CachedRange): void {
+    this.forget(seriesId);
+    if (entry.bytes > CACHE_BYTES / 16) return;
+    this.cache.set(seriesId, entry);
+    this.cachedBytes += entry.bytes;
+    for (const [id, old] of this.cache) {
+      if (this.cachedBytes <= CACHE_BYTES) break;
+      this.cache.delete(id);
+      this.cachedBytes -= old.bytes;
+    }
+  }
+
+  /** A write to a series makes what was read of it stale. */
+  private forget(seriesId: number): void {
+    const old = this.cache.get(seriesId);
+    if (old === undefined) return;
+    this.cache.delete(seriesId);
+    this.cachedBytes -= old.bytes;
   }
 
   /** [min_t, max_t, count] of a series' chunks that start before `beforeMinT`. */
@@ -138,15 +185,18 @@ export class ChunkStore {
   }
 
   deleteRange(seriesId: number, fromMinT: number, toMinT: number): number {
+    this.forget(seriesId);
     return this.statements.deleteRange.run(seriesId, fromMinT, toMinT).changes;
   }
 
   /** Deletes the chunks of a series that end before `cutoff`. */
   deleteOlder(seriesId: number, cutoff: number): number {
+    this.forget(seriesId);
     return this.statements.deleteOlder.run(seriesId, clampInt(cutoff), clampInt(cutoff)).changes;
   }
 
   deleteChunk(seriesId: number, minT: number): number {
+    this.forget(seriesId);
     return this.statements.deleteOne.run(seriesId, minT).changes;
   }
 
