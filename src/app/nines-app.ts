@@ -30,7 +30,9 @@ import { NinesError } from "../platform/errors.js";
 import { createEventBus, type EventBus } from "../platform/events.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import { createMetrics, type Metrics } from "../platform/metrics.js";
+import { AlertingRuntime } from "../alerting/index.js";
 import { loadRuleFiles, loadRuleGroups, RuleManager } from "../alerting/rules/index.js";
+import { createNotificationOutbox, OutboxWorker } from "../notify/index.js";
 import { loadScrapeConfigs, ScrapeRuntime } from "../scrape/index.js";
 import { SloRuntime } from "../slo/index.js";
 import type { EmbeddedTsdb, MetricsBackend } from "../tsdb/index.js";
@@ -55,6 +57,8 @@ export interface NinesApp {
   scrape: ScrapeRuntime;
   slos: SloRuntime;
   rules: RuleManager;
+  alerting: AlertingRuntime;
+  notifications: OutboxWorker;
   /** Where samples are written and PromQL is answered: the embedded store or an external database. */
   metricsBackend: MetricsBackend;
   /** The embedded store, when samples are kept here. */
@@ -73,6 +77,8 @@ export interface CreateOptions {
   log?: Logger;
   /** How long listed uptimes may be reused; 30 s unless said (tests use 0). */
   uptimeCacheTtlMs?: number;
+  /** False: the alerting runtime and notification worker are not started (tests that run their own). */
+  alerting?: boolean;
 }
 
 /** The composition root: opens the database, migrates, wires domains to the HTTP server. */
@@ -201,12 +207,37 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     schedule: clock === systemClock,
     userAgent: `Nines/${ninesVersion()}`,
   });
-  const rules = new RuleManager({
-    backend: metricsBackend,
+  const externalURL = `http://${settings.host}:${settings.port}`;
+  const notifications = new OutboxWorker({
+    db: database.db,
+    adapter: database.adapter,
+    clock,
+    log,
+    registry: metrics.registry,
+    externalURL,
+  });
+  // Declared before it exists: the outbox reads the configuration's `global:` defaults at each enqueue.
+  let alertingRef: AlertingRuntime | null = null;
+  const alerting = new AlertingRuntime({
+    db: database.db,
     clock,
     log,
     events,
-    externalURL: `http://${settings.host}:${settings.port}`,
+    outbox: createNotificationOutbox({
+      clock,
+      onEnqueue: () => notifications.wake(),
+      global: () => alertingRef?.currentGlobal(),
+    }),
+    schedule: clock === systemClock,
+  });
+  alertingRef = alerting;
+  const rules = new RuleManager({
+    backend: metricsBackend,
+    sink: alerting,
+    clock,
+    log,
+    events,
+    externalURL,
     schedule: clock === systemClock,
     load: async () => {
       const files = await loadRuleFiles(settings.ruleFiles);
@@ -224,7 +255,11 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     schedule: clock === systemClock,
   });
   if (settings.runChecks) {
-    // SLOs first, so they count the first check runs.
+    // Alerting first, so it hears the first SLO and rule alerts; SLOs before checks, to count the first runs.
+    if (options.alerting !== false) {
+      await alerting.start();
+      notifications.start();
+    }
     await slos.start();
     await checks.start();
     await scrape.start();
@@ -258,6 +293,8 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       scrape,
       slos,
       rules,
+      alerting,
+      notifications,
       metricsBackend: () => metricsBackend,
       queryLimits: { maxSamples: settings.queryMaxSamples, timeoutMs: settings.queryTimeout },
     }),
@@ -277,6 +314,8 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     scrape,
     slos,
     rules,
+    alerting,
+    notifications,
     metricsBackend,
     tsdb,
     adminTokenFile,
@@ -306,6 +345,10 @@ export async function createNines(settings: Settings, options: CreateOptions = {
         await scrape.stop();
         await checks.stop();
         await slos.stop();
+        if (options.alerting !== false) {
+          await alerting.stop();
+          await notifications.stop();
+        }
       }
       // Last: checks and scrapes may still commit samples while they stop.
       await metricsBackend.close();

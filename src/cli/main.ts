@@ -5,6 +5,7 @@ import { isNinesError } from "../platform/errors.js";
 import { registerAuditCommands, registerCatalogCommands, registerTokenCommands } from "./admin-commands.js";
 import { registerCheckCommands } from "./check-commands.js";
 import { registerAlertmanagerCommands } from "./alertmanager-commands.js";
+import { registerAlertsCommands } from "./alerts-commands.js";
 import { registerRulesCommands } from "./rules-commands.js";
 import { registerSloCommands } from "./slo-commands.js";
 import { CliError, EXIT, exitCodeFor } from "./cli-error.js";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerPromqlCommands(program);
   registerRulesCommands(program);
   registerAlertmanagerCommands(program);
+  registerAlertsCommands(program, globals);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

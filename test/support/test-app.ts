@@ -29,6 +29,8 @@ export async function startTestApp(
     listen?: boolean;
     database?: TestDatabase;
     uptimeCacheTtlMs?: number;
+    /** False: the app's own alerting runtime stays off (tests that mount their own). */
+    alerting?: boolean;
   } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await newTestDatabase(dialect));
@@ -48,6 +50,7 @@ export async function startTestApp(
     clock: options.clock,
     log: silentLogger,
     ...(options.uptimeCacheTtlMs === undefined ? {} : { uptimeCacheTtlMs: options.uptimeCacheTtlMs }),
+    ...(options.alerting === undefined ? {} : { alerting: options.alerting }),
   });
   if (options.listen) await app.listen();
   return {

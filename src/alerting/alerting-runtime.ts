@@ -1,0 +1,630 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { stringify } from "yaml";
+import { authorize } from "../auth/index.js";
+import { appendAudit } from "../audit/index.js";
+import type { ConfigObject } from "../config/index.js";
+import type { NotificationOutbox, ReceiverIntegrations } from "../notify/notification-outbox.js";
+import type { Clock } from "../platform/clock.js";
+import { type Ctx, inTransaction } from "../platform/context.js";
+import type { Schema } from "../platform/db/schema.js";
+import { NinesError } from "../platform/errors.js";
+import type { EventBus } from "../platform/events.js";
+import type { Log } from "../platform/logger.js";
+import type { SloAlert } from "../slo/index.js";
+import type { AlertIntakeResult, AlertSink, AlertSource, IncomingAlert } from "./alert-model.js";
+import {
+  type AlertingSetup,
+  AlertDispatcher,
+  type AlertmanagerConfigSpec,
+  type AlertStatus,
+  alertingSetupFrom,
+  type GroupStatus,
+  type NotificationRequest,
+  type ReceiverSpec,
+  type RoutingSnapshot,
+  type Silence,
+  type SilenceInput,
+  type TraceEvent,
+} from "./routing/index.js";
+import { compileAlertmanagerConfig } from "./routing/am-config.js";
+import { parseSilence } from "./routing/silences.js";
+import {
+  loadAlert,
+  loadOpenAlerts,
+  pruneAlerting,
+  type StoredAlert,
+  storeAlerts,
+} from "./intake/alert-store.js";
+import { loadSilence, loadSilences, saveSilence } from "./intake/silence-store.js";
+import { toIncoming, type ValidAlert, validateAlert } from "./intake/validate-alert.js";
+
+/** The key of the routing snapshot in alerting_state. */
+export const ROUTING_STATE_KEY = "routing";
+
+/** The AlertmanagerConfig in force and the Receiver objects, as read from config_objects. */
+export interface AlertingObjects {
+  config: ConfigObject<AlertmanagerConfigSpec> | undefined;
+  receivers: Array<ConfigObject<ReceiverSpec>>;
+  /** Why no configuration routes alerts, when none does. */
+  problem?: string;
+}
+
+/** Reads the AlertmanagerConfig named "default" (or the only one) and every Receiver object. */
+export async function loadAlertingObjects(db: Kysely<Schema>): Promise<AlertingObjects> {
+  const rows = await db
+    .selectFrom("config_objects")
+    .select(["kind", "name", "document"])
+    .where("kind", "in", ["AlertmanagerConfig", "Receiver"])
+    .orderBy("name")
+    .execute();
+  const configs = rows.filter((r) => r.kind === "AlertmanagerConfig");
+  const receivers = rows
+    .filter((r) => r.kind === "Receiver")
+    .map((r) => JSON.parse(r.document) as ConfigObject<ReceiverSpec>);
+  const chosen = configs.find((r) => r.name === "default") ?? (configs.length === 1 ? configs[0] : undefined);
+  if (chosen === undefined) {
+    return {
+      config: undefined,
+      receivers,
+      problem:
+        configs.length === 0
+          ? "no AlertmanagerConfig is applied: alerts are stored and listed, not routed"
+          : `${configs.length} AlertmanagerConfig objects and none is named "default": alerts are not routed`,
+    };
+  }
+  return { config: JSON.parse(chosen.document) as ConfigObject<AlertmanagerConfigSpec>, receivers };
+}
+
+export interface AlertingRuntimeOptions {
+  db: Kysely<Schema>;
+  clock: Clock;
+  log: Log;
+  events: EventBus;
+  outbox: NotificationOutbox;
+  /** The objects in force; loadAlertingObjects(db) unless said. */
+  load?: () => Promise<AlertingObjects>;
+  /** False: no timers; flushes run only through tick() (tests, simulated time). True unless said. */
+  schedule?: boolean;
+  /**
+   * Routing state and the notifications it produced are saved within this delay (ms), 200 unless said;
+   * longer when saving takes long (twice the last save, at most 5 s).
+   */
+  persistDelayMs?: number;
+}
+
+/** What GET /api/v2/status and `nines alerts` report about the runtime. */
+export interface AlertingStatus {
+  routing: boolean;
+  /** Why alerts are not routed, when they are not. */
+  problem?: string;
+  configName?: string;
+  /** The Alertmanager file in force, as YAML. */
+  original: string;
+  startedAt: number;
+  receivers: string[];
+}
+
+export interface AlertTrace {
+  fingerprint: string;
+  alert?: StoredAlert;
+  events: TraceEvent[];
+  notifications: Array<{
+    id: string;
+    idempotencyKey: string;
+    receiver: string;
+    integration: string;
+    status: string;
+    attempts: Array<{
+      at: number;
+      ok: boolean;
+      statusCode: number | null;
+      response: string | null;
+      durationMs: number;
+    }>;
+    lastError: string | null;
+    createdAt: number;
+  }>;
+}
+
+/** A silence with its origin: stored (API, CLI) or from the configuration (recurring). */
+export interface ListedSilence extends Silence {
+  updatedAt: number;
+}
+
+// While nothing routes, groups wait "forever"; a configuration applied later re-routes every stored alert.
+const UNROUTED = compileAlertmanagerConfig({
+  route: { receiver: "unrouted", group_wait: "100y", group_interval: "100y", repeat_interval: "100y" },
+  receivers: [{ name: "unrouted" }],
+});
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Resolved alerts and expired silences are kept this long, as Alertmanager's --data.retention default. */
+const RETENTION_MS = 120 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * The alerting pipeline's intake and clock: alerts from the Alertmanager API, rule groups, SLO burn tiers and
+ * checks are validated as Alertmanager does, stored in the alerts table before the sender hears back, and fed
+ * to the routing dispatcher; one timer runs its flushes. Every notification is written to the outbox in the
+ * same transaction as the routing snapshot that produced it, so a restart resumes groups and timers and
+ * never sends a notification twice under different keys.
+ */
+export class AlertingRuntime implements AlertSink {
+  private dispatcher: AlertDispatcher;
+  private setup: AlertingSetup | undefined;
+  private object: ConfigObject<AlertmanagerConfigSpec> | undefined;
+  private problem: string | undefined = "not started";
+  private readonly pending: NotificationRequest[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private persistTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => void> = [];
+  private started = false;
+  private startedAt = 0;
+  private lastPersistMs = 0;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private readonly schedule: boolean;
+  private readonly persistDelayMs: number;
+
+  constructor(private readonly options: AlertingRuntimeOptions) {
+    this.schedule = options.schedule ?? true;
+    this.persistDelayMs = options.persistDelayMs ?? 200;
+    this.dispatcher = this.newDispatcher(undefined);
+  }
+
+  private newDispatcher(setup: AlertingSetup | undefined): AlertDispatcher {
+    const config = setup?.config ?? UNROUTED.config;
+    if (config === undefined) throw new Error("the placeholder routing configuration does not compile");
+    return new AlertDispatcher({
+      clock: this.options.clock,
+      config,
+      notify: (request) => this.pending.push(request),
+      receiverOptions: setup?.receiverOptions ?? {},
+    });
+  }
+
+  /** Runs fn after everything queued before it: intake, flushes, saves and reloads never interleave. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------
+
+  /** Loads the configuration, resumes the stored routing state and alerts, and starts the timer. */
+  /** The `global:` section of the configuration in force, for the defaults receivers inherit. */
+  currentGlobal(): Record<string, unknown> | undefined {
+    return (this.setup?.config.source.global ?? undefined) as Record<string, unknown> | undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.exclusive(async () => {
+      const { db, clock } = this.options;
+      this.startedAt = clock.now();
+      await this.applyObjects(await this.load());
+      const row = await db
+        .selectFrom("alerting_state")
+        .select("value")
+        .where("key", "=", ROUTING_STATE_KEY)
+        .executeTakeFirst();
+      const saved = row
+        ? (JSON.parse(row.value) as { savedAt: number; snapshot: RoutingSnapshot })
+        : undefined;
+      if (saved) this.dispatcher.restore(saved.snapshot);
+      // The stored silences and the configuration win over the snapshot's copies.
+      this.applyRecurringSilences();
+      this.syncSilences(await loadSilences(db));
+      // Alerts stored after the snapshot was taken (the process died before saving it) are routed again.
+      const known = new Map((saved?.snapshot.alerts ?? []).map((a) => [a.fingerprint, a.updatedAt]));
+      const now = clock.now();
+      const again = (await loadOpenAlerts(db, now, saved?.savedAt ?? 0)).filter((a) => {
+        const at = known.get(a.fingerprint);
+        return at === undefined || a.updatedAt > at;
+      });
+      if (again.length > 0) {
+        this.dispatcher.receive(again.map((a) => this.resumeIncoming(a, now)));
+        this.options.log.info({ alerts: again.length }, "alerts stored before the last stop routed again");
+      }
+      this.dispatcher.runDue();
+      await this.persist();
+    });
+    this.started = true;
+    const { events } = this.options;
+    this.unsubscribe.push(
+      events.on("config.applied", (event) => {
+        if (!event.changes.some((c) => c.kind === "AlertmanagerConfig" || c.kind === "Receiver")) return;
+        this.exclusive(async () => {
+          await this.applyObjects(await this.load());
+          await this.persist();
+        }).catch((error: unknown) =>
+          this.options.log.error({ err: error }, "reloading alert routing failed"),
+        );
+      }),
+      events.on("slo.alert", (event) => {
+        this.receive([sloIncoming(event)], "slo").catch((error: unknown) =>
+          this.options.log.error({ err: error }, "storing an SLO alert failed"),
+        );
+      }),
+    );
+    this.reschedule();
+  }
+
+  /** Stops the timer and saves the routing state with any notification not yet in the outbox. */
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    if (this.timer) clearTimeout(this.timer);
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.timer = null;
+    this.persistTimer = null;
+    await this.exclusive(() => this.persist());
+  }
+
+  private load(): Promise<AlertingObjects> {
+    return this.options.load ? this.options.load() : loadAlertingObjects(this.options.db);
+  }
+
+  private async applyObjects(objects: AlertingObjects): Promise<void> {
+    let setup: AlertingSetup | undefined;
+    let problem = objects.problem;
+    if (objects.config) {
+      const built = alertingSetupFrom(objects.config, objects.receivers);
+      if ("problems" in built)
+        problem = `AlertmanagerConfig ${objects.config.metadata.name}: ${built.problems.join("; ")}`;
+      else setup = built;
+    }
+    if (problem !== undefined) this.options.log.warn({ problem }, "alerts are not routed");
+    // A new dispatcher under the new configuration resumes the old one's state: groups of unchanged routes
+    // keep their timers, the notification log is kept so nothing repeats early.
+    const state = this.dispatcher.snapshot();
+    this.dispatcher = this.newDispatcher(setup);
+    this.dispatcher.restore(state);
+    this.setup = setup;
+    this.applyRecurringSilences();
+    this.object = setup ? objects.config : undefined;
+    this.problem = problem;
+  }
+
+  /** The configuration's recurring silences, replacing those of an earlier configuration. */
+  private applyRecurringSilences(): void {
+    const recurring = this.setup?.recurringSilences ?? [];
+    const wanted = new Set(recurring.map((s) => s.id));
+    for (const s of this.dispatcher.silences())
+      if (s.id.startsWith("recurring:") && !wanted.has(s.id) && s.endsAt > this.options.clock.now())
+        this.dispatcher.expireSilence(s.id);
+    for (const input of recurring) {
+      const added = this.dispatcher.addSilence(input);
+      if (!added.ok)
+        this.options.log.error(
+          { silence: input.id, problems: added.problems },
+          "recurring silence not added",
+        );
+    }
+  }
+
+  private syncSilences(stored: readonly Silence[]): void {
+    const now = this.options.clock.now();
+    for (const s of stored) {
+      if (s.endsAt <= now) {
+        if (this.dispatcher.silences().some((d) => d.id === s.id && d.endsAt > now))
+          this.dispatcher.expireSilence(s.id);
+        continue;
+      }
+      const input: SilenceInput = {
+        id: s.id,
+        matchers: s.matchers,
+        startsAt: s.startsAt,
+        endsAt: s.endsAt,
+        createdBy: s.createdBy,
+        comment: s.comment,
+      };
+      if (s.recurrence?.kind === "timeIntervals")
+        input.recurrence = { timeIntervals: s.recurrence.timeIntervals };
+      else if (s.recurrence?.kind === "cron")
+        input.recurrence = {
+          cron: s.recurrence.cron,
+          duration: `${s.recurrence.durationMs}ms`,
+          timezone: s.recurrence.timezone,
+        };
+      this.dispatcher.addSilence(input);
+    }
+  }
+
+  private resumeIncoming(a: StoredAlert, now: number): IncomingAlert {
+    const incoming = toIncoming(a);
+    const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
+    // A timed-out alert whose resolve timeout passed while down resolves at its timeout, not later.
+    if (a.endsAt === null && a.updatedAt + resolveTimeoutMs <= now)
+      incoming.endsAt = new Date(a.updatedAt + resolveTimeoutMs).toISOString();
+    return incoming;
+  }
+
+  // ---- intake --------------------------------------------------------------------------------------------
+
+  /**
+   * Validates each alert as Alertmanager's API does, stores the valid ones in one transaction, and only then
+   * routes them and resolves. Invalid alerts are reported with Alertmanager's reason; the others are kept.
+   */
+  receive(alerts: readonly IncomingAlert[], source: AlertSource): Promise<AlertIntakeResult> {
+    return this.exclusive(async () => {
+      const { db, clock } = this.options;
+      const now = clock.now();
+      const rejected: AlertIntakeResult["rejected"] = [];
+      const valid: ValidAlert[] = [];
+      alerts.forEach((alert, index) => {
+        const result = validateAlert(alert, now);
+        if (typeof result === "string") rejected.push({ index, reason: result });
+        else valid.push(result);
+      });
+      if (valid.length > 0) {
+        const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
+        await db.transaction().execute((trx) => storeAlerts(trx, valid, source, now, resolveTimeoutMs));
+        this.dispatcher.receive(valid.map(toIncoming));
+        await this.saveLater();
+        this.reschedule();
+      }
+      return { accepted: valid.length, rejected };
+    });
+  }
+
+  /** Runs every flush due by the clock and saves what it produced; for simulated time (schedule: false). */
+  tick(): Promise<number> {
+    return this.exclusive(async () => {
+      const ran = this.dispatcher.runDue();
+      if (ran > 0 || this.pending.length > 0) await this.saveLater();
+      this.reschedule();
+      return ran;
+    });
+  }
+
+  /** Saves the routing state now (and the notifications it produced). */
+  flush(): Promise<void> {
+    return this.exclusive(() => this.persist());
+  }
+
+  /**
+   * Saves now in simulated time; otherwise within the persist delay, stretched to twice the last save's
+   * duration (at most 5 s) so that a large state is not rewritten back to back. A notification waits with
+   * its snapshot: if the process dies first, neither is stored and the flush happens again after restart.
+   */
+  private async saveLater(): Promise<void> {
+    if (!this.schedule) await this.persist();
+    else this.persistSoon();
+  }
+
+  private persistSoon(): void {
+    if (this.persistTimer !== null || !this.schedule) return;
+    const delay = Math.min(Math.max(this.persistDelayMs, 2 * this.lastPersistMs), 5_000);
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = null;
+      this.exclusive(() => this.persist()).catch(() => {});
+    }, delay);
+  }
+
+  /** The outbox rows of the pending notifications and the snapshot that records them, in one transaction. */
+  private async persist(): Promise<void> {
+    const { db, clock, outbox, log } = this.options;
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    const started = performance.now();
+    const requests = this.pending.splice(0);
+    const savedAt = clock.now();
+    const value = JSON.stringify({ savedAt, snapshot: this.dispatcher.snapshot() });
+    const deliveries = this.setup?.deliveries;
+    try {
+      await db.transaction().execute(async (trx) => {
+        for (const request of requests) {
+          const integrations: ReceiverIntegrations | undefined = deliveries?.get(request.receiver);
+          if (integrations !== undefined) await outbox.enqueue(trx, request, integrations);
+        }
+        if (savedAt - this.lastPruneAt >= PRUNE_EVERY_MS) {
+          await pruneAlerting(trx, savedAt - RETENTION_MS, this.setup?.config.resolveTimeoutMs ?? 300_000);
+          this.lastPruneAt = savedAt;
+        }
+        await trx
+          .insertInto("alerting_state")
+          .values({ key: ROUTING_STATE_KEY, value, updated_at: savedAt })
+          .onConflict((oc) => oc.column("key").doUpdateSet({ value, updated_at: savedAt }))
+          .execute();
+      });
+    } catch (error) {
+      // Kept for the next save: the in-memory log already counts them as sent.
+      this.pending.unshift(...requests);
+      log.error({ err: error, notifications: requests.length }, "saving the routing state failed; retrying");
+      this.persistSoon();
+    }
+    this.lastPersistMs = performance.now() - started;
+  }
+
+  private reschedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.started || !this.schedule || this.setup === undefined) return;
+    const next = this.dispatcher.nextWakeAt();
+    if (next === undefined) return;
+    const delay = Math.min(Math.max(0, next - this.options.clock.now()), MAX_TIMER_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick().catch((error: unknown) => this.options.log.error({ err: error }, "alert flush failed"));
+    }, delay);
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------
+
+  /** Alerts not yet resolved, with their state; with no configuration, "unprocessed" and no receivers. */
+  alerts(): AlertStatus[] {
+    const routing = this.setup !== undefined;
+    return this.dispatcher
+      .alerts()
+      .filter((a) => a.state !== "resolved")
+      .map((a) => (routing ? a : { ...a, receivers: [] }));
+  }
+
+  isRouting(): boolean {
+    return this.setup !== undefined;
+  }
+
+  groups(): GroupStatus[] {
+    return this.setup === undefined ? [] : this.dispatcher.groupsStatus();
+  }
+
+  status(): AlertingStatus {
+    const out: AlertingStatus = {
+      routing: this.setup !== undefined,
+      original: this.object ? stringify(this.object.spec.alertmanager) : "",
+      startedAt: this.startedAt,
+      receivers: this.setup ? [...this.setup.config.receivers.keys()] : [],
+    };
+    if (this.problem !== undefined) out.problem = this.problem;
+    if (this.object) out.configName = this.object.metadata.name;
+    return out;
+  }
+
+  /** Stored silences and the configuration's recurring ones. */
+  async silences(ctx: Ctx): Promise<ListedSilence[]> {
+    authorize(ctx, "alert.read");
+    const stored = await loadSilences(this.options.db);
+    const ids = new Set(stored.map((s) => s.id));
+    const recurring = this.dispatcher
+      .silences()
+      .filter((s) => s.id.startsWith("recurring:") && !ids.has(s.id))
+      .map((s) => ({ ...s, updatedAt: this.startedAt }));
+    return [...stored, ...recurring];
+  }
+
+  async silence(ctx: Ctx, id: string): Promise<ListedSilence | undefined> {
+    return (await this.silences(ctx)).find((s) => s.id === id);
+  }
+
+  /** The history of one alert and every notification that carried it, with each delivery attempt. */
+  async trace(ctx: Ctx, fp: string): Promise<AlertTrace | undefined> {
+    authorize(ctx, "alert.read");
+    const { db } = this.options;
+    const events = this.dispatcher.traceOf(fp) ?? [];
+    const alert = await loadAlert(db, fp);
+    if (alert === undefined && events.length === 0) return undefined;
+    const keys = [...new Set(events.flatMap((e) => (e.type === "notified" ? [e.idempotencyKey] : [])))];
+    const notifications: AlertTrace["notifications"] = [];
+    for (const key of keys) {
+      const rows = await db
+        .selectFrom("notification_outbox")
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb("idempotency_key", "=", key),
+            eb("idempotency_key", "like", `${key}:%`),
+            eb("idempotency_key", "like", `${key}/%`),
+          ]),
+        )
+        .orderBy("created_at")
+        .execute();
+      for (const row of rows) {
+        const attempts = await db
+          .selectFrom("notification_attempts")
+          .selectAll()
+          .where("outbox_id", "=", row.id)
+          .orderBy("at")
+          .execute();
+        notifications.push({
+          id: row.id,
+          idempotencyKey: row.idempotency_key,
+          receiver: row.receiver,
+          integration: row.integration,
+          status: row.status,
+          lastError: row.last_error,
+          createdAt: Number(row.created_at),
+          attempts: attempts.map((a) => ({
+            at: Number(a.at),
+            ok: Number(a.ok) === 1,
+            statusCode: a.status_code,
+            response: a.response,
+            durationMs: Number(a.duration_ms),
+          })),
+        });
+      }
+    }
+    const out: AlertTrace = { fingerprint: fp, events, notifications };
+    if (alert) out.alert = alert;
+    return out;
+  }
+
+  // ---- silences ------------------------------------------------------------------------------------------
+
+  /**
+   * Creates a silence, or updates the one with input.id in place, as POST /api/v2/silences does. Stored and
+   * audit-logged in one transaction; returns the id or the problems found.
+   */
+  async createSilence(args: {
+    ctx: Ctx;
+    input: SilenceInput;
+  }): Promise<{ id: string } | { problems: string[] }> {
+    const { ctx, input } = args;
+    authorize(ctx, "silence.write");
+    const now = ctx.clock.now();
+    if (typeof input.id === "string" && input.id.startsWith("recurring:"))
+      throw new NinesError(
+        "CONFLICT",
+        "A recurring silence comes from the AlertmanagerConfig: change it there.",
+      );
+    const id = input.id === undefined || input.id === "" ? randomUUID() : input.id;
+    const intervals = new Set(this.setup?.config.timeIntervals.keys() ?? []);
+    const parsed = parseSilence({ ...input, id }, now, () => id, intervals);
+    if (!parsed.silence) return { problems: parsed.problems };
+    const silence = parsed.silence;
+    return this.exclusive(async () => {
+      await inTransaction(ctx, async (tx) => {
+        const before = input.id ? await loadSilence(tx.db, id) : undefined;
+        if (input.id && before === undefined) throw new NinesError("NOT_FOUND", `silence ${id} not found`);
+        await saveSilence(tx.db, silence, now);
+        await appendAudit(tx, {
+          action: before ? "silence.update" : "silence.create",
+          object: { kind: "Silence", name: id },
+          before,
+          after: silence,
+          details: { comment: silence.comment, createdBy: silence.createdBy },
+        });
+      });
+      this.syncSilences([silence]);
+      this.persistSoon();
+      return { id };
+    });
+  }
+
+  /** Ends a silence now; false when there is none with that id. Throws CONFLICT when it already ended. */
+  async expireSilence(args: { ctx: Ctx; id: string }): Promise<boolean> {
+    const { ctx, id } = args;
+    authorize(ctx, "silence.write");
+    return this.exclusive(async () => {
+      const now = ctx.clock.now();
+      const found = await inTransaction(ctx, async (tx) => {
+        const before = await loadSilence(tx.db, id);
+        if (before === undefined) return false;
+        if (before.endsAt <= now) throw new NinesError("CONFLICT", `silence ${id} already expired`);
+        const after: Silence = { ...before, endsAt: now, startsAt: Math.min(before.startsAt, now) };
+        await saveSilence(tx.db, after, now);
+        await appendAudit(tx, {
+          action: "silence.expire",
+          object: { kind: "Silence", name: id },
+          before,
+          after,
+        });
+        return true;
+      });
+      if (found) {
+        this.dispatcher.expireSilence(id);
+        this.persistSoon();
+      }
+      return found;
+    });
+  }
+}
+
+/** An SLO burn tier as an alert: firing until the SLO runtime says it resolved (no resolve timeout). */
+export function sloIncoming(event: SloAlert): IncomingAlert {
+  const at = new Date(event.at).toISOString();
+  return event.state === "firing"
+    ? { labels: event.labels, annotations: event.annotations, startsAt: at, endsAt: "9999-12-31T23:59:59Z" }
+    : { labels: event.labels, annotations: event.annotations, endsAt: at };
+}

@@ -1,0 +1,161 @@
+import type { Kysely } from "kysely";
+import type { AlertSource } from "../alert-model.js";
+import type { Schema } from "../../platform/db/schema.js";
+import type { ValidAlert } from "./validate-alert.js";
+
+/** A row of the alerts table, read back. */
+export interface StoredAlert extends ValidAlert {
+  source: string;
+  receivedAt: number;
+  updatedAt: number;
+}
+
+/** The end an alert has at this instant: its own, or the resolve timeout after its last update. */
+export function effectiveEnd(a: Pick<StoredAlert, "endsAt" | "updatedAt">, resolveTimeoutMs: number): number {
+  return a.endsAt ?? a.updatedAt + resolveTimeoutMs;
+}
+
+/**
+ * types.Alert.Merge as provider/mem applies it on Put: when the update overlaps the stored alert, the earliest
+ * start is kept and, for a firing update, a later explicit end the sender gave before.
+ */
+export function mergeAlert(
+  old: StoredAlert | undefined,
+  incoming: ValidAlert,
+  now: number,
+  resolveTimeoutMs: number,
+): ValidAlert {
+  if (old === undefined) return incoming;
+  const oldEnd = effectiveEnd(old, resolveTimeoutMs);
+  const newEnd = incoming.endsAt ?? now + resolveTimeoutMs;
+  const overlaps =
+    (newEnd > old.startsAt && newEnd < oldEnd) ||
+    (incoming.startsAt > old.startsAt && incoming.startsAt < oldEnd);
+  if (!overlaps) return incoming;
+  const merged: ValidAlert = { ...incoming };
+  if (old.startsAt < incoming.startsAt) merged.startsAt = old.startsAt;
+  if (newEnd <= now) {
+    if (oldEnd <= now && oldEnd > newEnd) merged.endsAt = old.endsAt;
+  } else if (oldEnd > newEnd && old.endsAt !== null) merged.endsAt = old.endsAt;
+  return merged;
+}
+
+function rowToAlert(row: Schema["alerts"]): StoredAlert {
+  return {
+    fingerprint: row.fingerprint,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    annotations: JSON.parse(row.annotations) as Record<string, string>,
+    startsAt: Number(row.starts_at),
+    endsAt: row.ends_at === null ? null : Number(row.ends_at),
+    generatorURL: row.generator_url,
+    source: row.source,
+    receivedAt: Number(row.received_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/**
+ * Upserts valid alerts by fingerprint, merged with what is stored, in the caller's transaction. Returns what
+ * was written. Fingerprints repeated in one batch are merged in order, as consecutive Puts would be.
+ */
+export async function storeAlerts(
+  db: Kysely<Schema>,
+  alerts: readonly ValidAlert[],
+  source: AlertSource,
+  now: number,
+  resolveTimeoutMs: number,
+): Promise<StoredAlert[]> {
+  if (alerts.length === 0) return [];
+  const fps = [...new Set(alerts.map((a) => a.fingerprint))];
+  const existing = new Map<string, StoredAlert>();
+  for (let i = 0; i < fps.length; i += 500) {
+    const rows = await db
+      .selectFrom("alerts")
+      .selectAll()
+      .where("fingerprint", "in", fps.slice(i, i + 500))
+      .execute();
+    for (const row of rows) existing.set(row.fingerprint, rowToAlert(row));
+  }
+  for (const incoming of alerts) {
+    const old = existing.get(incoming.fingerprint);
+    const merged = mergeAlert(old, incoming, now, resolveTimeoutMs);
+    existing.set(incoming.fingerprint, {
+      ...merged,
+      source,
+      receivedAt: old?.receivedAt ?? now,
+      updatedAt: now,
+    });
+  }
+  const written = fps.map((fp) => existing.get(fp)).filter((a): a is StoredAlert => a !== undefined);
+  for (let i = 0; i < written.length; i += 100) {
+    const rows = written.slice(i, i + 100).map((a) => ({
+      fingerprint: a.fingerprint,
+      labels: JSON.stringify(a.labels),
+      annotations: JSON.stringify(a.annotations),
+      starts_at: a.startsAt,
+      ends_at: a.endsAt,
+      generator_url: a.generatorURL,
+      source: a.source,
+      received_at: a.receivedAt,
+      updated_at: a.updatedAt,
+    }));
+    await db
+      .insertInto("alerts")
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column("fingerprint").doUpdateSet((eb) => ({
+          labels: eb.ref("excluded.labels"),
+          annotations: eb.ref("excluded.annotations"),
+          starts_at: eb.ref("excluded.starts_at"),
+          ends_at: eb.ref("excluded.ends_at"),
+          generator_url: eb.ref("excluded.generator_url"),
+          source: eb.ref("excluded.source"),
+          updated_at: eb.ref("excluded.updated_at"),
+        })),
+      )
+      .execute();
+  }
+  return written;
+}
+
+/** Alerts whose end is not yet past (null ends count as open), or updated since `updatedSince`. */
+export async function loadOpenAlerts(
+  db: Kysely<Schema>,
+  now: number,
+  updatedSince: number,
+): Promise<StoredAlert[]> {
+  const rows = await db
+    .selectFrom("alerts")
+    .selectAll()
+    .where((eb) =>
+      eb.or([eb("ends_at", "is", null), eb("ends_at", ">", now), eb("updated_at", ">=", updatedSince)]),
+    )
+    .execute();
+  return rows.map(rowToAlert);
+}
+
+export async function loadAlert(db: Kysely<Schema>, fp: string): Promise<StoredAlert | undefined> {
+  const row = await db.selectFrom("alerts").selectAll().where("fingerprint", "=", fp).executeTakeFirst();
+  return row ? rowToAlert(row) : undefined;
+}
+
+/**
+ * Deletes alerts that ended before `before` (an open alert counts as ended a resolve timeout after its last
+ * update), and silences that expired before it: Alertmanager's --data.retention.
+ */
+export async function pruneAlerting(
+  db: Kysely<Schema>,
+  before: number,
+  resolveTimeoutMs: number,
+): Promise<void> {
+  await db
+    .deleteFrom("alerts")
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("ends_at", "is not", null), eb("ends_at", "<", before)]),
+        eb.and([eb("ends_at", "is", null), eb("updated_at", "<", before - resolveTimeoutMs)]),
+      ]),
+    )
+    .execute();
+  await db.deleteFrom("silences").where("ends_at", "<", before).execute();
+}
