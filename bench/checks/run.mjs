@@ -3,13 +3,25 @@
 // prometheus-blackbox-exporter probed by Debian's prometheus, one system after the other at each rate of a
 // ladder, against the same nginx target on 127.0.0.1. Writes bench/results/checks.json and prints a table.
 // Traffic goes to loopback only; every wait and loop is bounded; every child is stopped by its process id.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import {
+  benchWorkspace,
+  buildIfStale,
+  cpuSeconds,
+  ensureInstalled,
+  freePort,
+  memory,
+  quantile,
+  root,
+  round,
+  sleep,
+  stopChild,
+  waitFor,
+} from "../lib/bench-kit.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
 const env = process.env;
 /** Each step is CHECKS@INTERVAL; the target rate is CHECKS / INTERVAL. One step has 10,000 checks. */
 const STEPS = (env.STEPS ?? "500@1s,1000@1s,1500@1s,2000@1s,3000@1s,10000@3300ms,4000@1s")
@@ -32,7 +44,6 @@ const KEEP_UP = { minCompletedShare: 0.95, maxLagP99Seconds: 1 };
 const GOALS = { sustainedChecksPerSecond: 3000, maxCpuMsPerCheck: 0.3, maxRssMiBWith10k: 500, apiP99Ms: 50 };
 /** Where the results go; a side run can write elsewhere so that it does not replace the full run's file. */
 const OUT = resolve(env.OUT ?? join(root, "bench/results/checks.json"));
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 function parseStep(text) {
   const m = /^(\d+)@(\d+(?:\.\d+)?)(ms|s)$/.exec(text.trim());
@@ -46,104 +57,16 @@ function parseStep(text) {
 // ---------------------------------------------------------------------------------------------------------
 // Children and clean-up. Every child is spawned detached (its own process group) and stopped by its id.
 
-const children = new Set();
-const work = mkdtempSync(join(tmpdir(), "nines-bench-checks-"));
-
-function startChild(name, command, args, options = {}) {
-  const child = spawn(command, args, {
-    cwd: options.cwd ?? work,
-    env: options.env ?? env,
-    stdio: ["ignore", "ignore", "pipe"],
-    detached: true,
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr = (stderr + d).slice(-4000);
-  });
-  child.name = name;
-  child.exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
-  child.stderrTail = () => stderr;
-  children.add(child);
-  child.exited.then(() => children.delete(child));
-  return child;
-}
-
-async function stopChild(child, graceMs = 15_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {}
-  const done = await Promise.race([child.exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!done) {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-    await child.exited;
-  }
-}
-
-function killAllNow() {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-  }
-  rmSync(work, { recursive: true, force: true });
-}
-process.on("exit", killAllNow);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping children and removing ${work}`);
-    process.exit(130);
-  });
-}
+const { work, startChild } = benchWorkspace("nines-bench-checks-");
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function memory(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMiB: round(kb("VmRSS") / 1024, 1), peakRssMiB: round(kb("VmHWM") / 1024, 1) };
-}
-
-const round = (x, digits = 3) => (x === null || !Number.isFinite(x) ? x : Number(x.toFixed(digits)));
 
 async function get(url, options = {}) {
   const res = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000), ...options });
   const text = await res.text();
   if (!res.ok && !options.allowError) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 200)}`);
   return { status: res.status, text };
-}
-
-async function waitFor(what, child, probe, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`${what} exited during start-up: ${child.stderrTail()}`);
-    try {
-      if (await probe()) return;
-    } catch {}
-    if (performance.now() > deadline) throw new Error(`${what} not ready in ${timeoutMs / 1000} s`);
-    await sleep(100);
-  }
 }
 
 /** Prometheus text format to a list of { name, labels, value }; enough for the series this bench reads. */
@@ -189,12 +112,6 @@ function histogramQuantile(q, before, after, name) {
     prevCount = row.count;
   }
   return null;
-}
-
-function quantile(values, q) {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -421,21 +338,11 @@ async function timeChecksApi(base, step) {
 // The peer: prometheus-blackbox-exporter, scraped by prometheus through /probe, one target per check.
 
 function ensurePeerInstalled() {
-  const missing = ["prometheus", "prometheus-blackbox-exporter", "nginx"].filter(
-    (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0,
-  );
-  if (missing.length === 0) return;
-  console.log(`installing ${missing.join(", ")} with apt-get (Debian packages)…`);
-  const packages = missing.map((m) => (m === "nginx" ? "nginx-light" : m));
-  const apt = (args) => {
-    const r = spawnSync("apt-get", args, {
-      stdio: "inherit",
-      env: { ...env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed`);
-  };
-  apt(["update"]);
-  apt(["install", "-y", ...packages]);
+  ensureInstalled({
+    prometheus: "prometheus",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    nginx: "nginx-light",
+  });
 }
 
 function peerVersions() {
@@ -615,18 +522,6 @@ function keepsUp(row, step) {
     row.lagP99Seconds !== null &&
     row.lagP99Seconds <= KEEP_UP.maxLagP99Seconds
   );
-}
-
-function buildIfStale() {
-  const r = spawnSync(process.execPath, [join(root, "scripts/build-if-stale.mjs")], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  if (r.status !== 0) {
-    if (!existsSync(join(root, "dist/cli/main.js")))
-      throw new Error("the build failed and there is no dist/");
-    console.warn("warning: the build failed; measuring the existing dist/");
-  }
 }
 
 async function main() {

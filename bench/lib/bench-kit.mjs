@@ -3,6 +3,7 @@
 // build of dist/ when the sources changed.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -158,4 +159,23 @@ export function buildIfStale() {
       throw new Error("the build failed and there is no dist/");
     console.warn("warning: the build failed; measuring the existing dist/");
   }
+}
+
+/** POSTs a body over a plain keep-alive-free request; resolves with the status and text of the answer. */
+export function post(url, body, headers = {}) {
+  return new Promise((resolvePost, reject) => {
+    const req = request(
+      url,
+      { method: "POST", headers: { ...headers, "content-length": body.length } },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => {
+          text += d;
+        });
+        res.on("end", () => resolvePost({ status: res.statusCode, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -9,7 +9,6 @@
 //        PEER_CYCLES=4, SYSTEMS=nines,nines-grouped,prometheus, OUT (defaults to bench/results/slo.json; a run that did not
 //        complete for both systems writes nothing unless OUT is set)
 import { mkdirSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -28,6 +27,7 @@ import {
   stopChild,
   versionOf,
   waitFor,
+  post,
 } from "../lib/bench-kit.mjs";
 
 const env = process.env;
@@ -173,24 +173,6 @@ async function* writeBodies(source, from, steps) {
     }));
     yield { body: Buffer.from(snappy.compress(encoder.encode(series))), samples: series.length * count };
   }
-}
-
-function post(url, body, headers = {}) {
-  return new Promise((resolvePost, reject) => {
-    const req = request(
-      url,
-      { method: "POST", headers: { ...headers, "content-length": body.length } },
-      (res) => {
-        let text = "";
-        res.on("data", (d) => {
-          text += d;
-        });
-        res.on("end", () => resolvePost({ status: res.statusCode, text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
 
 async function push(system, source, from, steps) {

@@ -11,7 +11,6 @@
 // Usage: node bench/tsdb/run.mjs   (env: SERIES, HOURS, STEP_S, SHARDS, STEPS_PER_REQUEST, QUERY_RUNS,
 //        SYSTEMS=nines,prometheus, OUT)
 import { mkdirSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,6 +30,7 @@ import {
   stopChild,
   versionOf,
   waitFor,
+  post,
 } from "../lib/bench-kit.mjs";
 
 const env = process.env;
@@ -155,24 +155,6 @@ async function encodeRequests(defs, values, start, steps) {
     }
   }
   return shards;
-}
-
-function post(url, body, headers) {
-  return new Promise((resolvePost, reject) => {
-    const req = request(
-      url,
-      { method: "POST", headers: { ...headers, "content-length": body.length } },
-      (res) => {
-        let text = "";
-        res.on("data", (d) => {
-          text += d;
-        });
-        res.on("end", () => resolvePost({ status: res.statusCode, text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
 
 async function ingest(system, shards) {

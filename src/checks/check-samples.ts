@@ -3,7 +3,6 @@ import { AppendError, type Appender } from "../tsdb/index.js";
 import type { Clock } from "../platform/clock.js";
 import type { Log } from "../platform/logger.js";
 import type { CheckOutcome } from "./check-outcome.js";
-import { PROBE_PHASES } from "./probes/probe-result.js";
 
 /** The job label of every check series, as a Prometheus scrape of blackbox_exporter would have one. */
 export const CHECK_SAMPLES_JOB = "nines_checks";
@@ -24,8 +23,8 @@ interface Pending {
 
 /**
  * Writes every check run into the metrics store as samples with blackbox_exporter's names (probe_success,
- * probe_duration_seconds, probe_http_status_code, probe_http_duration_seconds{phase},
- * probe_ssl_earliest_cert_expiry, probe_ssl_leaf_cert_expiry), so SLIs and alert rules can be PromQL over
+ * probe_duration_seconds, probe_http_status_code, probe_ssl_earliest_cert_expiry, probe_ssl_leaf_cert_expiry;
+ * the per-phase timings are on /metrics), so SLIs and alert rules can be PromQL over
  * check history. Runs are buffered and committed in one batch a second; a removed check's series are marked
  * stale, as Prometheus does for a target that disappears.
  */
@@ -60,20 +59,17 @@ export class CheckSampleWriter {
   record(outcome: CheckOutcome, service: string, extraLabels: Readonly<Record<string, string>>): void {
     const set = this.seriesFor(outcome.check, service, extraLabels);
     const t = outcome.at;
-    this.push(set, "probe_success", null, t, outcome.ok ? 1 : 0);
-    this.push(set, "probe_duration_seconds", null, t, outcome.durationMs / 1000);
+    this.push(set, "probe_success", t, outcome.ok ? 1 : 0);
+    this.push(set, "probe_duration_seconds", t, outcome.durationMs / 1000);
     const probe = outcome.probe;
     if (!probe) return;
-    if (probe.type === "http") {
-      this.push(set, "probe_http_status_code", null, t, probe.status ?? 0);
-      for (const phase of PROBE_PHASES) {
-        this.push(set, "probe_http_duration_seconds", phase, t, (probe.timings[phase] ?? 0) / 1000);
-      }
-    }
+    // Per-phase timings stay on /metrics only: five more stored series per HTTP check cost more memory and
+    // ingest than they are worth for SLIs and alerts, which read success, duration and status.
+    if (probe.type === "http") this.push(set, "probe_http_status_code", t, probe.status ?? 0);
     const tls = probe.type === "dns" ? null : probe.tls;
     if (tls) {
-      this.push(set, "probe_ssl_earliest_cert_expiry", null, t, Math.floor(tls.earliestNotAfter / 1000));
-      this.push(set, "probe_ssl_leaf_cert_expiry", null, t, Math.floor(tls.leafNotAfter / 1000));
+      this.push(set, "probe_ssl_earliest_cert_expiry", t, Math.floor(tls.earliestNotAfter / 1000));
+      this.push(set, "probe_ssl_leaf_cert_expiry", t, Math.floor(tls.leafNotAfter / 1000));
     }
   }
 
@@ -123,13 +119,12 @@ export class CheckSampleWriter {
     return set;
   }
 
-  private push(set: SeriesSet, metric: string, phase: string | null, t: number, v: number): void {
-    const key = phase === null ? metric : `${metric}\u0000${phase}`;
-    let labels = set.byMetric.get(key);
+  private push(set: SeriesSet, metric: string, t: number, v: number): void {
+    let labels = set.byMetric.get(metric);
     if (labels === undefined) {
-      const pairs: Label[] = [...labelsFrom({ ...set.base, __name__: metric, ...(phase ? { phase } : {}) })];
+      const pairs: Label[] = [...labelsFrom({ ...set.base, __name__: metric })];
       labels = pairs;
-      set.byMetric.set(key, labels);
+      set.byMetric.set(metric, labels);
       set.written.add(labels);
     }
     this.pending.push({ labels, t, v });

@@ -1,3 +1,4 @@
+import { SEND_RESOLVED_DEFAULT as SEND_RESOLVED_BY_TYPE } from "../alerting/routing/index.js";
 import type { z } from "zod";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { DELIVERED_INTEGRATIONS } from "../alerting/routing/index.js";
@@ -23,19 +24,8 @@ export const INTEGRATION_TYPES = [
   "ntfy_configs",
 ] as const satisfies readonly IntegrationType[];
 
-/** Alertmanager's send_resolved defaults (config/notifiers.go). */
-export const SEND_RESOLVED_DEFAULT: Record<IntegrationType, boolean> = {
-  webhook_configs: true,
-  slack_configs: false,
-  email_configs: false,
-  pagerduty_configs: true,
-  opsgenie_configs: true,
-  telegram_configs: true,
-  discord_configs: true,
-  msteams_configs: true,
-  msteamsv2_configs: true,
-  ntfy_configs: true,
-};
+/** Alertmanager's send_resolved defaults (config/notifiers.go), as the routing core applies them. */
+export const SEND_RESOLVED_DEFAULT: Readonly<Record<IntegrationType, boolean>> = SEND_RESOLVED_BY_TYPE;
 
 export function isIntegrationType(name: string): name is IntegrationType {
   return (INTEGRATION_TYPES as readonly string[]).includes(name);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { authorize } from "../auth/index.js";
 import { type AnyRoute, defineRoute } from "../platform/route.js";
+import { formatPromDuration } from "../promql/index.js";
 import type { ScrapeRuntime, TargetStatus } from "./scrape-runtime.js";
 
 const ActiveTarget = z.object({
@@ -30,24 +31,6 @@ const TargetsQuery = z.object({
   scrapePool: z.string().optional(),
 });
 
-/** Prometheus's compact duration text: 1m, 1m30s, 500ms. */
-function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  let rest = ms;
-  let out = "";
-  for (const [unit, size] of [
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-    ["ms", 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return out;
-}
-
 function toActiveTarget(t: TargetStatus): z.infer<typeof ActiveTarget> {
   const url = new URL(t.scrapeUrl);
   return {
@@ -55,8 +38,8 @@ function toActiveTarget(t: TargetStatus): z.infer<typeof ActiveTarget> {
       __address__: url.host,
       __metrics_path__: url.pathname,
       __scheme__: url.protocol.replace(":", ""),
-      __scrape_interval__: formatDuration(t.scrapeIntervalMs),
-      __scrape_timeout__: formatDuration(t.scrapeTimeoutMs),
+      __scrape_interval__: formatPromDuration(t.scrapeIntervalMs),
+      __scrape_timeout__: formatPromDuration(t.scrapeTimeoutMs),
       ...t.labels,
     },
     labels: t.labels,
@@ -68,8 +51,8 @@ function toActiveTarget(t: TargetStatus): z.infer<typeof ActiveTarget> {
     lastScrapeDuration: t.lastScrapeDurationSeconds,
     lastSamplesScraped: t.lastSamples,
     health: t.health,
-    scrapeInterval: formatDuration(t.scrapeIntervalMs),
-    scrapeTimeout: formatDuration(t.scrapeTimeoutMs),
+    scrapeInterval: formatPromDuration(t.scrapeIntervalMs),
+    scrapeTimeout: formatPromDuration(t.scrapeTimeoutMs),
   };
 }
 

@@ -172,8 +172,8 @@ export interface DispatcherOptions {
   logRetentionMs?: number;
 }
 
-/** send_resolved defaults of Alertmanager's integrations. */
-const SEND_RESOLVED_DEFAULT: Record<string, boolean> = {
+/** send_resolved defaults of Alertmanager's integrations (config/notifiers.go). */
+export const SEND_RESOLVED_DEFAULT = {
   webhook_configs: true,
   slack_configs: false,
   email_configs: false,
@@ -193,7 +193,7 @@ const SEND_RESOLVED_DEFAULT: Record<string, boolean> = {
   rocketchat_configs: true,
   mattermost_configs: true,
   incidentio_configs: true,
-};
+} satisfies Record<string, boolean>;
 
 const LABEL_VALUE_MAX = 1 << 20;
 

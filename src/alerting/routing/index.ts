@@ -31,6 +31,7 @@ export { type ImportResult, importAlertmanagerConfig } from "./alertmanager-impo
 export {
   type Alert,
   AlertDispatcher,
+  SEND_RESOLVED_DEFAULT,
   type AlertStatus,
   type DispatcherOptions,
   type GroupStatus,

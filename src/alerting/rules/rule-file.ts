@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type Scalar } from "yaml";
 import type { ConfigProblem } from "../../config/index.js";
-import { type Expr, isPromqlError, parseExpr } from "../../promql/index.js";
+import { type Expr, formatPromDuration, isPromqlError, parseExpr } from "../../promql/index.js";
 import { parseAlertTemplate } from "./alert-template.js";
 import { TemplateError } from "./go-template.js";
 
@@ -52,23 +52,7 @@ export function parseRuleDuration(text: string): number | undefined {
 
 /** Prometheus's model.Duration String(): largest units first, "0s" for zero. */
 export function formatRuleDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  let rest = ms;
-  let out = "";
-  for (const [unit, size] of [
-    ["y", 31_536_000_000],
-    ["w", 604_800_000],
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-    ["ms", 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return out;
+  return formatPromDuration(ms);
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

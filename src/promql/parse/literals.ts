@@ -207,12 +207,16 @@ function isPairedLow(s: string, i: number): boolean {
   return i > 0 && prev >= 0xd800 && prev <= 0xdbff;
 }
 
-/** Formats milliseconds as a Prometheus duration string (`1h5m`, `0s`). */
+/**
+ * Formats milliseconds as Prometheus does (model.Duration.String: `1h5m`, `0s`), with years and weeks only
+ * when they are exact, so 90 days stay "90d" rather than "12w6d".
+ */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";
   let rest = Math.abs(ms);
   let out = ms < 0 ? "-" : "";
   for (const [unit, size] of DURATION_UNITS) {
+    if ((unit === "y" || unit === "w") && rest % size !== 0) continue;
     const n = Math.floor(rest / size);
     if (n > 0) {
       out += `${n}${unit}`;

@@ -8,24 +8,8 @@ const UNITS: ReadonlyArray<readonly [string, number, boolean]> = [
   ["ms", 1, false],
 ];
 
-/**
- * A duration as Prometheus prints it (model.Duration.String): years and weeks only when exact, so 30d stays
- * "30d", 28d is "4w" and 90 minutes "1h30m". Sloth names its rules (ratio_rate30d) with it.
- */
-export function formatPromDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  let rest = ms;
-  let out = "";
-  for (const [unit, size, exact] of UNITS) {
-    if (exact && rest % size !== 0) continue;
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
+/** A duration as Prometheus prints it; Sloth names its rules (ratio_rate30d) with it. */
+export { formatPromDuration } from "../../promql/index.js";
 
 /** A duration in the units Nines config accepts (d, h, m, s, ms), e.g. "1d", "1h30m". */
 export function formatNinesDuration(ms: number): string {
