@@ -16,6 +16,11 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** Longest range one replay query covers: under the Prometheus API's 11,000 points at a 1-minute step. */
 const REPLAY_CHUNK_MS = 7 * 24 * HOUR;
+/**
+ * A grouped SLO's query returns a series per group: shorter ranges keep one answer's points bounded (10,000
+ * groups × 6 h at 1 minute is 3.6 million points, not 100 million).
+ */
+const GROUPED_REPLAY_CHUNK_MS = 6 * HOUR;
 
 /** A burn-rate tier that started or stopped firing, for the alerting pipeline. */
 export interface SloAlert {
@@ -376,8 +381,9 @@ export class SloRuntime {
     }
     if (!isQuerySli(slo.spec)) return;
     const end = Math.floor(now / MINUTE) * MINUTE;
-    for (let start = from + MINUTE; start <= end; start += REPLAY_CHUNK_MS) {
-      const stop = Math.min(end, start + REPLAY_CHUNK_MS - MINUTE);
+    const chunk = slo.spec.groupBy.length > 0 ? GROUPED_REPLAY_CHUNK_MS : REPLAY_CHUNK_MS;
+    for (let start = from + MINUTE; start <= end; start += chunk) {
+      const stop = Math.min(end, start + chunk - MINUTE);
       for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
         this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
       }
