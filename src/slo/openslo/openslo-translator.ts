@@ -133,6 +133,36 @@ class Findings {
   }
 }
 
+/**
+ * Follows a reference to another OpenSLO document (`indicatorRef`, `alertPolicyRef`, `conditionRef`) and maps
+ * it. The referenced document's own problems are reported once, at that document; the referring field only
+ * says that it is missing or cannot be mapped.
+ */
+function mapReferenced<T>(
+  f: Findings,
+  raw: RawDocument,
+  path: DocPath,
+  field: string,
+  kind: string,
+  name: string,
+  lookup: RawLookup,
+  map: (target: RawDocument, envelope: z.infer<typeof Envelope>, quiet: Findings) => T | undefined,
+): T | undefined {
+  const target = lookup(API, kind, name);
+  if (!target) {
+    f.error(raw, path, `${field}: there is no OpenSLO ${kind} "${name}" in this configuration`);
+    return undefined;
+  }
+  const quiet = new Findings();
+  const envelope = quiet.parse(Envelope, target.value, [], target);
+  const mapped = envelope && map(target, envelope, quiet);
+  if (!mapped || quiet.failed) {
+    f.error(raw, path, `${field}: OpenSLO ${kind} "${name}" cannot be mapped; see its errors`);
+    return undefined;
+  }
+  return mapped;
+}
+
 /** A part of a translated document and where each of its fields was written. */
 interface Mapped<T> {
   value: T;
@@ -289,31 +319,19 @@ function translateSlo(
     }
   } else if (spec.indicatorRef !== undefined) {
     const path = ["spec", "indicatorRef"];
-    const target = lookup(API, "SLI", spec.indicatorRef);
-    if (!target) {
-      f.error(
-        raw,
-        path,
-        `indicatorRef: there is no OpenSLO SLI "${spec.indicatorRef}" in this configuration`,
-      );
-    } else {
-      // Its own problems are reported once, at the SLI document.
-      const quiet = new Findings();
-      const envelope = quiet.parse(Envelope, target.value, [], target);
-      const sli = envelope && mapSli(target, [], envelope.spec, lookup, quiet);
-      if (!sli || quiet.failed) {
-        f.error(
-          raw,
-          path,
-          `indicatorRef: OpenSLO SLI "${spec.indicatorRef}" cannot be mapped; see its errors`,
-        );
-      } else {
-        out.sli = { ratio: sli.value };
-        origins.push(
-          { to: ["spec", "sli"], raw, from: path },
-          ...under(["spec", "sli", "ratio"], sli.origins),
-        );
-      }
+    const sli = mapReferenced(
+      f,
+      raw,
+      path,
+      "indicatorRef",
+      "SLI",
+      spec.indicatorRef,
+      lookup,
+      (target, envelope, quiet) => mapSli(target, [], envelope.spec, lookup, quiet),
+    );
+    if (sli) {
+      out.sli = { ratio: sli.value };
+      origins.push({ to: ["spec", "sli"], raw, from: path }, ...under(["spec", "sli", "ratio"], sli.origins));
     }
   }
 
@@ -398,26 +416,16 @@ function translateSlo(
       if ("alertPolicyRef" in item) {
         const ref = f.parse(z.strictObject({ alertPolicyRef: z.string() }), item, path, raw);
         if (!ref) return;
-        const target = lookup(API, "AlertPolicy", ref.alertPolicyRef);
-        if (!target) {
-          f.error(
-            raw,
-            [...path, "alertPolicyRef"],
-            `alertPolicyRef: there is no OpenSLO AlertPolicy "${ref.alertPolicyRef}" in this configuration`,
-          );
-          return;
-        }
-        const quiet = new Findings();
-        const envelope = quiet.parse(Envelope, target.value, [], target);
-        mapped = envelope && mapPolicy(target, [], envelope.metadata, envelope.spec, lookup, quiet);
-        if (!mapped || quiet.failed) {
-          f.error(
-            raw,
-            [...path, "alertPolicyRef"],
-            `alertPolicyRef: OpenSLO AlertPolicy "${ref.alertPolicyRef}" cannot be mapped; see its errors`,
-          );
-          return;
-        }
+        mapped = mapReferenced(
+          f,
+          raw,
+          [...path, "alertPolicyRef"],
+          "alertPolicyRef",
+          "AlertPolicy",
+          ref.alertPolicyRef,
+          lookup,
+          (target, envelope, quiet) => mapPolicy(target, [], envelope.metadata, envelope.spec, lookup, quiet),
+        );
       } else {
         const inline = f.parse(Inline, item, path, raw);
         mapped = inline && mapPolicy(raw, path, inline.metadata, inline.spec, lookup, f);
@@ -697,26 +705,17 @@ function mapPolicy(
     if ("conditionRef" in item) {
       const ref = f.parse(z.strictObject({ conditionRef: z.string() }), item, path, raw);
       if (!ref) return;
-      const target = lookup(API, "AlertCondition", ref.conditionRef);
-      if (!target) {
-        f.error(
-          raw,
-          [...path, "conditionRef"],
-          `conditionRef: there is no OpenSLO AlertCondition "${ref.conditionRef}" in this configuration`,
-        );
-        return;
-      }
-      const quiet = new Findings();
-      const envelope = quiet.parse(Envelope, target.value, [], target);
-      const tier = envelope && mapCondition(target, [], envelope.metadata, envelope.spec, quiet);
-      if (!tier || quiet.failed) {
-        f.error(
-          raw,
-          [...path, "conditionRef"],
-          `conditionRef: OpenSLO AlertCondition "${ref.conditionRef}" cannot be mapped; see its errors`,
-        );
-        return;
-      }
+      const tier = mapReferenced(
+        f,
+        raw,
+        [...path, "conditionRef"],
+        "conditionRef",
+        "AlertCondition",
+        ref.conditionRef,
+        lookup,
+        (target, envelope, quiet) => mapCondition(target, [], envelope.metadata, envelope.spec, quiet),
+      );
+      if (!tier) return;
       tiers.push(tier);
       return;
     }
