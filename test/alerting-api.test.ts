@@ -241,7 +241,9 @@ describe.each(DIALECTS)("restart over the same database (%s)", (dialect) => {
       const rows = await second.test.app.database.db.selectFrom("notification_outbox").selectAll().execute();
       const firing = (name: string) =>
         rows.filter((r) => {
-          const request = JSON.parse(r.request) as { groupLabels: Record<string, string>; status: string };
+          const { request } = JSON.parse(r.request) as {
+            request: { groupLabels: Record<string, string>; status: string };
+          };
           return request.groupLabels.alertname === name && request.status === "firing";
         });
       expect(firing("Early")).toHaveLength(1);

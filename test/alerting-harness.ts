@@ -1,8 +1,4 @@
-import type { Kysely } from "kysely";
-import type { NotificationRequest } from "../src/alerting/routing/index.js";
-import type { NotificationOutbox, ReceiverIntegrations } from "../src/notify/notification-outbox.js";
-import type { Schema } from "../src/platform/db/schema.js";
-import { newId } from "../src/platform/ids.js";
+import { createNotificationOutbox, type NotificationOutbox } from "../src/notify/index.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,7 +78,8 @@ export async function startAlertingApp(
     clock,
     log: silentLogger,
     events: app.events,
-    outbox: options.outbox ?? storedOutbox(clock),
+    // The real outbox writes the rows; no worker runs here, so nothing is delivered.
+    outbox: options.outbox ?? createNotificationOutbox({ clock }),
     schedule: clock === systemClock,
   });
   await runtime.start();
@@ -115,44 +112,6 @@ export async function startAlertingApp(
       await server.close();
       await test.close(closeOptions.keepDatabase ? { keepDatabase: true } : {});
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * A NotificationOutbox that only writes the rows (one per integration, keyed `<request key>:<integration>`, the request as it is)
- * and delivers nothing: the tests' fake of src/notify.
- */
-export function storedOutbox(clock: Clock): NotificationOutbox {
-  return {
-    async enqueue(db: Kysely<Schema>, request: NotificationRequest, integrations: ReceiverIntegrations) {
-      const now = clock.now();
-      const rows: Array<Schema["notification_outbox"]> = [];
-      for (const [field, list] of Object.entries(integrations)) {
-        if (!Array.isArray(list)) continue;
-        list.forEach((_config, index) => {
-          const integration = `${field}[${index}]`;
-          rows.push({
-            id: newId(now),
-            idempotency_key: `${request.idempotencyKey}:${integration}`,
-            receiver: request.receiver,
-            integration,
-            request: JSON.stringify(request),
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: null,
-            created_at: now,
-            updated_at: now,
-          });
-        });
-      }
-      if (rows.length === 0) return;
-      await db
-        .insertInto("notification_outbox")
-        .values(rows)
-        .onConflict((oc) => oc.column("idempotency_key").doNothing())
-        .execute();
     },
   };
 }

@@ -511,13 +511,8 @@ export class AlertingRuntime implements AlertSink {
       const rows = await db
         .selectFrom("notification_outbox")
         .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb("idempotency_key", "=", key),
-            eb("idempotency_key", "like", `${key}:%`),
-            eb("idempotency_key", "like", `${key}/%`),
-          ]),
-        )
+        // One row per integration, keyed `<notification key>/<integration>` by the outbox.
+        .where("idempotency_key", "like", `${key}/%`)
         .orderBy("created_at")
         .execute();
       for (const row of rows) {
