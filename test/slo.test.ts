@@ -53,6 +53,16 @@ spec:
   objective: 99
   window: 7d
   policy: { freezeBelow: 10 }
+---
+apiVersion: nines/v1
+kind: SLO
+metadata: { name: checkout-canary }
+spec:
+  service: checkout
+  sli: { checkAvailability: { check: checkout-health } }
+  objective: 99.9
+  window: 30d
+  alerting: { minEvents: 100000 }
 `;
 
 for (const dialect of DIALECTS) {
@@ -158,6 +168,11 @@ for (const dialect of DIALECTS) {
       const gate = await t.app.server.inject({ url: "/api/v1/services/checkout/gate", headers: t.auth() });
       expect(gate.json()).toMatchObject({ allowed: false });
       expect(gate.json().reasons.join("\n")).toMatch(/SLO checkout-requests \{"route":"\/pay"\}/);
+      // The canary's budget is spent too, but on fewer events than its minEvents: that does not freeze.
+      const canary = gate.json().slos.find((s: { name: string }) => s.name === "checkout-canary");
+      expect(canary).toMatchObject({ status: "insufficient_data" });
+      expect(canary.remaining).toBeLessThan(0);
+      expect(gate.json().reasons.join("\n")).not.toMatch(/checkout-canary/);
       const unknown = await t.app.server.inject({ url: "/api/v1/services/nope/gate", headers: t.auth() });
       expect(unknown.statusCode).toBe(404);
     });

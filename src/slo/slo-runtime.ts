@@ -230,7 +230,8 @@ export class SloRuntime {
         const remaining = status.errorBudget.remaining;
         slos.push({ name: slo.name, remaining, status: status.status });
         const policy = slo.spec.policy;
-        if (!policy.freezeChanges || remaining === null) continue;
+        // Too few events to judge (below minEvents): one early failure must not freeze a service's deploys.
+        if (!policy.freezeChanges || remaining === null || status.status === "insufficient_data") continue;
         if (remaining <= policy.freezeBelow / 100) {
           const group = Object.keys(g.labels).length > 0 ? ` ${JSON.stringify(g.labels)}` : "";
           reasons.push(
