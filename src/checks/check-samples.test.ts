@@ -74,6 +74,28 @@ describe("check runs as samples", () => {
     expect(after.value).toEqual({ type: "vector", samples: [] });
   });
 
+  it("keeps labels sorted with an upper-case label name, and starts new series when a check's labels change", async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new MemoryMetricsStore();
+    const writer = new CheckSampleWriter({ appender: () => store.appender(), clock, log: silentLogger });
+    const extra = { Zone: "eu-1", team: "web" };
+    writer.record(httpOutcome(clock.now(), true), "api", extra);
+    writer.record(httpOutcome(clock.now() + 10_000, true), "api", extra);
+    await writer.flush();
+    const names = (labels: ReadonlyArray<{ name: string }>) => labels.map((l) => l.name);
+    const first = store.select({ matchers: [], minT: 0, maxT: clock.now() + 10_000 });
+    expect(first.map((s) => names(s.labels))).toContainEqual(["Zone", "__name__", "check", "job", "service", "team"]);
+    expect(first.length).toBe(3);
+
+    clock.advance(20_000);
+    writer.record(httpOutcome(clock.now(), true), "api", { ...extra, team: "payments" });
+    await writer.flush();
+    const later = store.select({ matchers: [], minT: clock.now(), maxT: clock.now() });
+    const teams = later.map((s) => s.labels.find((l) => l.name === "team")?.value).sort();
+    // The old series end (a stale marker now) and the new ones begin.
+    expect(teams).toEqual(["payments", "payments", "payments", "web", "web", "web"]);
+  });
+
   it("counts a run the store refuses and keeps the rest of the batch", async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const store = new MemoryMetricsStore();
