@@ -84,7 +84,14 @@ describe("check runs as samples", () => {
     await writer.flush();
     const names = (labels: ReadonlyArray<{ name: string }>) => labels.map((l) => l.name);
     const first = store.select({ matchers: [], minT: 0, maxT: clock.now() + 10_000 });
-    expect(first.map((s) => names(s.labels))).toContainEqual(["Zone", "__name__", "check", "job", "service", "team"]);
+    expect(first.map((s) => names(s.labels))).toContainEqual([
+      "Zone",
+      "__name__",
+      "check",
+      "job",
+      "service",
+      "team",
+    ]);
     expect(first.length).toBe(3);
 
     clock.advance(20_000);
