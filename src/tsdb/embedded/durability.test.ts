@@ -16,7 +16,7 @@ const { openEmbeddedTsdb } = await import(process.env.TSDB_MODULE);
 const base = Number(process.env.TSDB_BASE);
 const db = await openEmbeddedTsdb({
   dir: process.env.TSDB_DIR, retentionIntervalMs: 0, compactionIntervalMs: 0,
-  walCheckpointBytes: 48 * 1024, flushChunks: 20,
+  walCheckpointBytes: 48 * 1024, flushChunks: 20, checkpointSliceSeries: 7,
 });
 for (let b = Number(process.env.TSDB_FIRST); ; b++) {
   const app = db.appender();

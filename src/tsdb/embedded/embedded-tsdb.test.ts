@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -146,7 +146,13 @@ describe("EmbeddedTsdb", () => {
   it("answers like the in-memory store across head, persisted chunks, compaction and a reopen", async () => {
     const dir = tempDir();
     const clock = new ManualClock(T0);
-    const options = { appendWindowMs: 365 * 86_400_000, flushChunks: 10, walCheckpointBytes: 64 * 1024 };
+    const options = {
+      appendWindowMs: 365 * 86_400_000,
+      flushChunks: 10,
+      walCheckpointBytes: 64 * 1024,
+      // Checkpoints run in slices of 3 series, interleaved with the writes.
+      checkpointSliceSeries: 3,
+    };
     let db = await open(dir, clock, options);
     const reference = new MemoryMetricsStore();
     const rand = random(42);
@@ -181,6 +187,43 @@ describe("EmbeddedTsdb", () => {
     await db.close();
     db = await open(dir, clock, options);
     await expectSameAnswers(rand, db, reference, maxT());
+    await db.close();
+  });
+
+  it("checkpoints in slices between writes, keeps the old WAL until the last slice, and loses nothing on close", async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(T0);
+    const options = { walCheckpointBytes: 16 * 1024, checkpointSliceSeries: 4 };
+    let db = await open(dir, clock, options);
+    const labels = Array.from({ length: 40 }, (_, i) => labelsFrom({ __name__: "m", i: String(i) }));
+    const segments = () => readdirSync(join(dir, "wal")).length;
+    const write = async (batch: number) => {
+      const app = db.appender();
+      for (const l of labels) app.add(l, T0 + batch * 1000, batch);
+      await app.commit();
+    };
+    let batch = 0;
+    // Write until a commit starts a checkpoint: a new segment opens and the old one stays for now.
+    while (segments() < 2 && batch < 1000) await write(batch++);
+    expect(segments()).toBe(2);
+    // Ten slices of 4 series, one event-loop turn each, then the old segment goes.
+    for (let turn = 0; turn < 20 && segments() > 1; turn++) await new Promise((r) => setImmediate(r));
+    expect(segments()).toBe(1);
+
+    // Start another checkpoint and close part-way: close finishes it.
+    const first = batch;
+    while (segments() < 2 && batch < first + 1000) await write(batch++);
+    expect(segments()).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    await db.close();
+    db = await open(dir, clock, options);
+    const stored = db.select({
+      matchers: [{ name: "__name__", op: "=", value: "m" }],
+      minT: T0,
+      maxT: T0 + batch * 1000,
+    });
+    expect(stored).toHaveLength(40);
+    for (const s of stored) expect(Array.from(s.values)).toEqual(Array.from({ length: batch }, (_, k) => k));
     await db.close();
   });
 

@@ -30,6 +30,11 @@ export interface EmbeddedTsdbOptions {
   readonly maxChunkSpanMs?: number;
   /** The WAL is checkpointed (head written to SQLite, old segments deleted) past this size (default 4 MiB). */
   readonly walCheckpointBytes?: number;
+  /**
+   * A checkpoint the WAL's size starts writes the open chunks this many series at a time, one event-loop turn
+   * each, so that 30,000 series do not block the process for a second (default 500).
+   */
+  readonly checkpointSliceSeries?: number;
   /** Cut chunks written to SQLite in one transaction once this many wait (default 2000; also every fsync tick). */
   readonly flushChunks?: number;
   /** How often retention runs (default 60 s; 0 = only when `applyRetention` is called). */
@@ -140,6 +145,7 @@ export class EmbeddedTsdb implements MetricsStore {
   private readonly maxChunkSpanMs: number;
   private readonly walCheckpointBytes: number;
   private readonly flushChunks: number;
+  private readonly checkpointSliceSeries: number;
   private readonly compactMaxSamples: number;
   private readonly compactMaxSpanMs: number;
 
@@ -159,6 +165,8 @@ export class EmbeddedTsdb implements MetricsStore {
   private pendingSeries: HeadSeries[] = [];
   private pendingChunks = 0;
   private dirtySeries: HeadSeries[] = [];
+  /** A checkpoint in slices: the series whose open chunks it still has to write, from `next` on. */
+  private slicedCheckpoint: { series: HeadSeries[]; next: number; segment: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private compaction: Promise<CompactionResult> | undefined;
   private closed = false;
@@ -178,6 +186,7 @@ export class EmbeddedTsdb implements MetricsStore {
     this.maxChunkSpanMs = options.maxChunkSpanMs ?? 2 * HOUR;
     this.walCheckpointBytes = options.walCheckpointBytes ?? 4 * 1024 * 1024;
     this.flushChunks = options.flushChunks ?? 2000;
+    this.checkpointSliceSeries = Math.max(1, options.checkpointSliceSeries ?? 500);
     this.compactMaxSamples = options.compactMaxSamples ?? 960;
     this.compactMaxSpanMs = options.compactMaxSpanMs ?? 4 * HOUR;
     mkdirSync(options.dir, { recursive: true });
@@ -351,7 +360,8 @@ export class EmbeddedTsdb implements MetricsStore {
       const i = indexes[j] as number;
       this.appendSample(batch.series[i] as HeadSeries, batch.ts[i] as number, bits, i);
     }
-    if (this.wal.bytes >= this.walCheckpointBytes) this.checkpoint();
+    if (this.wal.bytes >= this.walCheckpointBytes && this.slicedCheckpoint === undefined)
+      this.startSlicedCheckpoint();
     else if (this.pendingChunks >= this.flushChunks) this.store.transaction(() => this.persistPending());
     return count;
   }
@@ -432,28 +442,16 @@ export class EmbeddedTsdb implements MetricsStore {
   /**
    * Writes everything in the head to SQLite (cut chunks, and open chunks as partial rows that later cuts
    * replace), then starts a new WAL segment and deletes the old ones: the WAL only ever holds what came
-   * after the last checkpoint.
+   * after the last checkpoint. Finishes a sliced checkpoint that is under way.
    */
   checkpoint(nextSegment = this.wal.currentSegment + 1): void {
+    const sliced = this.slicedCheckpoint;
+    this.slicedCheckpoint = undefined;
     this.store.transaction(() => {
       this.persistPending();
-      for (const s of this.dirtySeries) {
-        s.dirty = false;
-        if (s.n === 0 || this.byId.get(s.id) !== s) continue;
-        const minT = s.ts[0] as number;
-        const maxT = s.ts[s.n - 1] as number;
-        this.store.putChunk({
-          seriesId: s.id,
-          minT,
-          maxT,
-          count: s.n,
-          data: encodeChunk(s.ts, s.vs, 0, s.n),
-        });
-        if (s.partialMinT !== minT) s.rows++;
-        s.partialMinT = minT;
-        s.partialCount = s.n;
-        this.notePersisted(s, minT, maxT);
-      }
+      if (sliced)
+        for (let i = sliced.next; i < sliced.series.length; i++) this.writeOpenChunk(sliced.series[i]);
+      for (const s of this.dirtySeries) this.writeOpenChunk(s);
       this.dirtySeries = [];
       this.store.setMeta("wal_start", nextSegment);
       this.store.setMeta("next_series_id", this.nextId);
@@ -462,6 +460,67 @@ export class EmbeddedTsdb implements MetricsStore {
     this.wal.deleteBefore(nextSegment);
     // Partial rows replaced since the last checkpoint left free pages; SQLite's own log has grown too.
     this.store.shrink();
+  }
+
+  /**
+   * The same checkpoint without blocking: appends go to a new WAL segment at once; the open chunks of the
+   * series written to since the last checkpoint are stored a slice at a time; only then does the store
+   * record that replay starts at the new segment and delete the old ones. A crash part-way replays the old
+   * segments too, which recovery allows: samples at or before a stored chunk's end are skipped.
+   */
+  private startSlicedCheckpoint(): void {
+    const segment = this.wal.currentSegment + 1;
+    this.wal.startSegment(segment);
+    const job = { series: this.dirtySeries, next: 0, segment };
+    this.dirtySeries = [];
+    this.slicedCheckpoint = job;
+    const step = (): void => {
+      // Finished or taken over by a synchronous checkpoint (close, flush, retention), or the store closed.
+      if (this.slicedCheckpoint !== job || this.closed) return;
+      try {
+        const end = Math.min(job.next + this.checkpointSliceSeries, job.series.length);
+        this.store.transaction(() => {
+          for (let i = job.next; i < end; i++) this.writeOpenChunk(job.series[i]);
+        });
+        job.next = end;
+        if (end < job.series.length) {
+          setImmediate(step);
+          return;
+        }
+        this.slicedCheckpoint = undefined;
+        this.store.transaction(() => {
+          this.persistPending();
+          this.store.setMeta("wal_start", segment);
+          this.store.setMeta("next_series_id", this.nextId);
+        });
+        this.wal.deleteBefore(segment);
+        this.store.shrink();
+      } catch (err) {
+        // The old segments stay: the next checkpoint covers what this one did not write.
+        // A failed slice may have marked series clean before its transaction rolled back.
+        if (this.slicedCheckpoint === job) this.slicedCheckpoint = undefined;
+        for (const s of job.series.slice(job.next)) {
+          s.dirty = true;
+          this.dirtySeries.push(s);
+        }
+        this.log?.error({ err }, "tsdb: checkpoint failed");
+      }
+    };
+    setImmediate(step);
+  }
+
+  /** Stores a series' open chunk as its partial row (replacing the previous one of the same chunk). */
+  private writeOpenChunk(s: HeadSeries | undefined): void {
+    if (s === undefined) return;
+    s.dirty = false;
+    if (s.n === 0 || this.byId.get(s.id) !== s) return;
+    const minT = s.ts[0] as number;
+    const maxT = s.ts[s.n - 1] as number;
+    this.store.putChunk({ seriesId: s.id, minT, maxT, count: s.n, data: encodeChunk(s.ts, s.vs, 0, s.n) });
+    if (s.partialMinT !== minT) s.rows++;
+    s.partialMinT = minT;
+    s.partialCount = s.n;
+    this.notePersisted(s, minT, maxT);
   }
 
   /** Checkpoints, then gives free pages back and empties SQLite's log: every committed sample is in SQLite. */
