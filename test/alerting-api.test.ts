@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createToken } from "../src/auth/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type AlertingTestApp, amConfigYaml, startAlertingApp } from "./alerting-harness.js";
 import { DIALECTS, newTestDatabase } from "./support/databases.js";
@@ -87,6 +88,48 @@ describe.each(DIALECTS)("Alertmanager API v2 (%s)", (dialect) => {
     const r = await post("/api/v2/alerts", [{ labels: { alertname: "Anon" } }], false);
     expect(r.statusCode).toBe(401);
     expect((await get("/api/v2/alerts")).status).toBe(200);
+  });
+
+  it("answers auth failures on /api/v2 as Alertmanager answers errors, with Nines's code in a header", async () => {
+    const expectAmError = (r: Awaited<ReturnType<typeof post>>, status: number, code: string) => {
+      expect(r.statusCode).toBe(status);
+      expect(r.headers["content-type"]).toMatch(/^application\/json/);
+      expect(r.headers["x-nines-error-code"]).toBe(code);
+      expect(r.headers["x-request-id"]).toEqual(expect.any(String));
+      // A JSON string, as go-swagger writes Alertmanager's errors, not Nines's { code, message } object.
+      const body: unknown = JSON.parse(r.body);
+      expect(typeof body).toBe("string");
+      return body as string;
+    };
+    const noToken = await post("/api/v2/silences", { matchers: [] }, false);
+    expect(expectAmError(noToken, 401, "UNAUTHENTICATED")).toMatch(/needs a token/);
+    const badScheme = await t.server.inject({
+      method: "GET",
+      url: "/api/v2/alerts",
+      headers: { authorization: "Basic dXNlcjpwYXNz" },
+    });
+    expect(expectAmError(badScheme, 401, "UNAUTHENTICATED")).toMatch(/Bearer <token>/);
+    const unknownToken = await t.server.inject({
+      method: "GET",
+      url: "/api/v2/status",
+      headers: t.auth("nines_not-a-real-token-0123456789abcdef"),
+    });
+    expectAmError(unknownToken, 401, "UNAUTHENTICATED");
+
+    const admin = t.test.app.ctx({ kind: "token", name: "admin", role: "admin" });
+    const viewer = await createToken({ ctx: admin, input: { name: "am-viewer", role: "viewer" } });
+    const forbidden = await t.server.inject({
+      method: "POST",
+      url: "/api/v2/alerts",
+      headers: { "content-type": "application/json", ...t.auth(viewer.token) },
+      payload: JSON.stringify([{ labels: { alertname: "ByViewer" } }]),
+    });
+    expect(expectAmError(forbidden, 403, "FORBIDDEN")).not.toBe("");
+
+    // The same server answers its own routes' errors in Nines's shape.
+    const own = await t.server.inject({ method: "GET", url: "/api/v1/alerts/0000000000000000/trace" });
+    expect(own.statusCode).toBe(404);
+    expect(own.json()).toMatchObject({ code: "NOT_FOUND", requestId: expect.any(String) });
   });
 
   it("creates, lists, gets and expires silences, audit-logged, and a silenced alert is suppressed", async () => {

@@ -35,6 +35,7 @@ declare module "fastify" {
   interface FastifyContextConfig {
     access?: "public";
     readOnly?: boolean;
+    errorResponse?: RawRouteSpec["errorResponse"];
   }
 }
 
@@ -134,6 +135,14 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
   app.setErrorHandler(async (error, request, reply) => {
     const ninesError = toNinesError(error);
     if (ninesError.code === "INTERNAL") request.log.error({ err: error }, "request failed");
+    // Routes of another protocol (Alertmanager's API) answer every error in that protocol's shape, the auth
+    // hook's included, so its clients never meet a second one.
+    const protocolAnswer = request.routeOptions.config.errorResponse?.(ninesError, request.id);
+    if (protocolAnswer !== undefined) {
+      reply.code(protocolAnswer.status);
+      for (const [name, value] of Object.entries(protocolAnswer.headers ?? {})) reply.header(name, value);
+      return reply.send(protocolAnswer.body ?? "");
+    }
     return reply.code(ninesError.httpStatus).send({
       code: ninesError.code,
       message: ninesError.message,
@@ -156,6 +165,7 @@ export async function buildServer(deps: ServerDeps, routes: readonly AnyRoute[])
   const configOf = (route: AnyRoute) => ({
     ...(route.access === "public" ? { access: "public" as const } : {}),
     ...(route.readOnly === true ? { readOnly: true } : {}),
+    ...(isRawRoute(route) && route.errorResponse !== undefined ? { errorResponse: route.errorResponse } : {}),
   });
 
   const rawRoutes = routes.filter(isRawRoute);

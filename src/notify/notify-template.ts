@@ -6,28 +6,71 @@ import {
   GoStruct,
   GoTemplate,
   type GoValue,
+  goTimeValue,
   TemplateError,
+  withMethods,
 } from "../alerting/rules/index.js";
 
 /**
- * Message text for notifications: Alertmanager's data model (`.Status`, `.Alerts`, `.CommonLabels`,
- * `.GroupLabels`, `.ExternalURL`…) for custom Go templates in an integration's title/text fields, and the
- * default title and bodies that every notifier starts from.
+ * Message text for notifications: Alertmanager's data model (template/template.go: `.Status`, `.Alerts` with
+ * `.Firing`/`.Resolved`, `.CommonLabels` with `SortedPairs`/`Remove`/`Names`/`Values`, `.ExternalURL`…) and its
+ * template functions, for custom Go templates in an integration's title/text fields, and the default title
+ * and bodies that every notifier starts from.
  */
 
 const str = (v: GoValue): string =>
   typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
 
-/** Alertmanager's template functions beyond Prometheus's (template/template.go DefaultFuncs). */
-const NOTIFY_TEMPLATE_FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
+function stringList(v: GoValue, fn: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new Error(`${fn} needs a list of strings ([]string)`);
+  return v as string[];
+}
+
+/** x/text/cases Title, as Alertmanager's `title`: each word's first letter upper case, the rest lower. */
+function titleCase(text: string): string {
+  const chars = [...text];
+  const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}\p{M}_]/u.test(c);
+  let out = "";
+  let inWord = false;
+  chars.forEach((c, i) => {
+    // An apostrophe, period or colon between letters does not end a word (Unicode word boundaries).
+    const joiner = /['.:\u2019]/.test(c) && inWord && isWordChar(chars[i + 1]);
+    if (isWordChar(c)) {
+      out += inWord ? c.toLowerCase() : c.toUpperCase();
+      inWord = true;
+    } else {
+      out += c;
+      inWord = joiner;
+    }
+  });
+  return out;
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "'": "&#39;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&#34;",
+};
+
+/** Go's text/template HTMLEscapeString, as the `html` builtin writes it (NUL becomes U+FFFD). */
+function htmlEscapeGo(text: string): string {
+  return text.replace(/[&'<>"]/g, (c) => HTML_ESCAPES[c] ?? c).replaceAll("\u0000", "\uFFFD");
+}
+
+/**
+ * Alertmanager's DefaultFuncs (template/template.go) over Go's builtins and Prometheus's functions. 0.25 has
+ * no trimSpace (later versions do); Nines offers it, so templates written for either work.
+ */
+export const NOTIFY_TEMPLATE_FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
   ...ALERT_TEMPLATE_FUNCTIONS,
+  title: { arity: 1, fn: ([s]) => titleCase(str(s)) },
   trimSpace: { arity: 1, fn: ([s]) => str(s).trim() },
-  join: {
-    arity: 2,
-    fn: ([sep, list]) =>
-      Array.isArray(list) ? (list as readonly GoValue[]).map(str).join(str(sep)) : str(list),
-  },
+  join: { arity: 2, fn: ([sep, list]) => stringList(list, "join").join(str(sep)) },
   stringSlice: { fn: (args) => args.map(str) },
+  html: { fn: (args) => htmlEscapeGo(args.map(str).join("")) },
   safeUrl: { arity: 1, fn: ([s]) => str(s) },
   urlUnescape: { arity: 1, fn: ([s]) => decodeURIComponent(str(s)) },
 };
@@ -38,58 +81,132 @@ export function goTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.?0*Z$/, "Z");
 }
 
+/** template.Pairs: a list of `{Name, Value}` with Names and Values; Alertmanager 0.25 prints it as Go does. */
+function pairsValue(pairs: ReadonlyArray<readonly [string, string]>): readonly GoValue[] {
+  const list = pairs.map(
+    ([name, value]) =>
+      new GoStruct(
+        "template.Pair",
+        new Map<string, GoValue>([
+          ["Name", name],
+          ["Value", value],
+        ]),
+      ),
+  );
+  return withMethods(list, {
+    typeName: "template.Pairs",
+    methods: {
+      Names: { arity: 0, fn: () => pairs.map(([n]) => n) },
+      Values: { arity: 0, fn: () => pairs.map(([, v]) => v) },
+    },
+  });
+}
+
+/** KV.SortedPairs: alertname first, then the other names in byte order. */
+function sortedPairs(kv: Readonly<Record<string, string>>): Array<[string, string]> {
+  const names = Object.keys(kv)
+    .filter((k) => k !== "alertname")
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if ("alertname" in kv) names.unshift("alertname");
+  return names.map((k) => [k, kv[k] ?? ""]);
+}
+
+/** template.KV: a label or annotation set, indexable by name, with Alertmanager's methods. */
+export function kvValue(kv: Readonly<Record<string, string>>): GoMap {
+  return withMethods(GoMap.of(kv), {
+    typeName: "template.KV",
+    methods: {
+      SortedPairs: { arity: 0, fn: () => pairsValue(sortedPairs(kv)) },
+      Names: { arity: 0, fn: () => sortedPairs(kv).map(([n]) => n) },
+      Values: { arity: 0, fn: () => sortedPairs(kv).map(([, v]) => v) },
+      Remove: {
+        arity: 1,
+        fn: ([keys]) => {
+          const drop = new Set(stringList(keys, "Remove"));
+          return kvValue(Object.fromEntries(Object.entries(kv).filter(([k]) => !drop.has(k))));
+        },
+      },
+    },
+  });
+}
+
 function alertStruct(a: NotifiedAlert): GoStruct {
   return new GoStruct(
     "template.Alert",
     new Map<string, GoValue>([
       ["Status", a.status],
-      ["Labels", GoMap.of(a.labels)],
-      ["Annotations", GoMap.of(a.annotations)],
-      ["StartsAt", goTime(a.startsAt)],
-      ["EndsAt", goTime(a.endsAt)],
+      ["Labels", kvValue(a.labels)],
+      ["Annotations", kvValue(a.annotations)],
+      ["StartsAt", goTimeValue(a.startsAt)],
+      ["EndsAt", goTimeValue(a.endsAt)],
       ["GeneratorURL", a.generatorURL ?? ""],
       ["Fingerprint", a.fingerprint],
     ]),
   );
 }
 
-/** Alertmanager's template.Data for a notification. `.Alerts` is a list (no `.Alerts.Firing` method). */
+/** template.Alerts: the list, with Firing and Resolved. */
+function alertsValue(alerts: readonly NotifiedAlert[]): readonly GoValue[] {
+  const of = (list: readonly NotifiedAlert[]) => list.map(alertStruct);
+  return withMethods(of(alerts), {
+    typeName: "template.Alerts",
+    methods: {
+      Firing: { arity: 0, fn: () => of(alerts.filter((a) => a.status === "firing")) },
+      Resolved: { arity: 0, fn: () => of(alerts.filter((a) => a.status === "resolved")) },
+    },
+  });
+}
+
+/** Go's regexp.QuoteMeta, which Alertmanager applies to `.Receiver`. */
+const quoteMeta = (text: string) => text.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
+
+/** Alertmanager's template.Data for a notification. */
 export function templateData(request: NotificationRequest, externalURL: string): GoStruct {
   return new GoStruct(
     "*template.Data",
     new Map<string, GoValue>([
-      ["Receiver", request.receiver],
+      ["Receiver", quoteMeta(request.receiver)],
       ["Status", request.status],
-      ["Alerts", request.alerts.map(alertStruct)],
-      ["GroupLabels", GoMap.of(request.groupLabels)],
-      ["CommonLabels", GoMap.of(request.commonLabels)],
-      ["CommonAnnotations", GoMap.of(request.commonAnnotations)],
+      ["Alerts", alertsValue(request.alerts)],
+      ["GroupLabels", kvValue(request.groupLabels)],
+      ["CommonLabels", kvValue(request.commonLabels)],
+      ["CommonAnnotations", kvValue(request.commonAnnotations)],
       ["ExternalURL", externalURL],
+      // Not in Alertmanager's data; Nines has always offered it, and an extra field breaks no template.
       ["GroupKey", request.groupKey],
     ]),
   );
 }
 
 /** `{{ template "slack.default.title" . }}` and the like name Alertmanager's defaults: Nines uses its own. */
-const DEFAULT_REFERENCE = /^\s*\{\{-?\s*template\s+"[^"]*default[^"]*"\s+\.\s*-?\}\}\s*$/;
+const DEFAULT_REFERENCE = /^\s*\{\{-?\s*template\s+"([^"]*default[^"]*)"\s+\.\s*-?\}\}\s*$/;
+
+/** An Alertmanager template file (`templates:` in its configuration): its `{{ define }}` blocks. */
+export interface TemplateFile {
+  name: string;
+  text: string;
+}
 
 /**
- * An integration's title/text field: undefined or a reference to a default template gives the default;
- * anything else is a Go template over Alertmanager's data. A broken template does not stop the
- * notification: the default is sent with the error appended, so the operator sees it.
+ * An integration's title/text field: undefined, or a reference to one of Alertmanager's default templates
+ * that `library` does not redefine, gives Nines's default; anything else is a Go template over
+ * Alertmanager's data, which may call the templates defined in `library`. A broken template does not stop
+ * the notification: the default is sent with the error appended, so the operator sees it.
  */
 export function renderText(
   template: string | undefined,
   fallback: () => string,
   request: NotificationRequest,
   externalURL: string,
+  library: readonly TemplateFile[] = [],
 ): string {
-  if (template === undefined || DEFAULT_REFERENCE.test(template)) return fallback();
+  if (template === undefined) return fallback();
   if (!template.includes("{{")) return template;
   try {
-    return GoTemplate.parse("notification", template, NOTIFY_TEMPLATE_FUNCTIONS).execute(
-      templateData(request, externalURL),
-    );
+    const parsed = GoTemplate.parse("notification", template, NOTIFY_TEMPLATE_FUNCTIONS, library);
+    const reference = DEFAULT_REFERENCE.exec(template)?.[1];
+    if (reference !== undefined && !parsed.defines(reference)) return fallback();
+    return parsed.execute(templateData(request, externalURL));
   } catch (error) {
     if (error instanceof TemplateError) return `${fallback()}\n\n(template error: ${error.message})`;
     throw error;

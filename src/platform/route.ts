@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Ctx } from "./context.js";
+import type { NinesError } from "./errors.js";
 
 /**
  * An HTTP route as a domain describes it: method, path, zod schemas for what comes in and goes out, and a
@@ -68,6 +69,12 @@ export interface RawRouteSpec {
   readOnly?: boolean;
   bodyLimit?: number;
   raw(args: { ctx: Ctx; request: RawRequest }): Promise<RawResponse>;
+  /**
+   * The protocol's own answer to an error raised for this route anywhere in the server (the auth hook's 401,
+   * an authorize() 403, an unexpected failure), so clients of that protocol see one error shape; without it,
+   * Nines's `{ code, message, requestId }`.
+   */
+  errorResponse?(error: NinesError, requestId: string): RawResponse;
   // Schema fields of RouteSpec that a raw route never has, so that code reading any route compiles.
   body?: undefined;
   query?: undefined;

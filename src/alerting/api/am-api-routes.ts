@@ -1,13 +1,14 @@
 import { z } from "zod";
 import { authorize } from "../../auth/index.js";
 import type { Ctx } from "../../platform/context.js";
-import { isNinesError, NinesError } from "../../platform/errors.js";
+import { NinesError } from "../../platform/errors.js";
 import {
   type AnyRoute,
   defineRawRoute,
   defineRoute,
   type RawRequest,
   type RawResponse,
+  type RawRouteSpec,
 } from "../../platform/route.js";
 import type { AlertingRuntime, ListedSilence } from "../alerting-runtime.js";
 import { type ApiMatcher, fromApiMatcher, toApiMatcher } from "../intake/silence-store.js";
@@ -169,16 +170,25 @@ const PostableSilence = z.object({
   comment: z.string(),
 });
 
-/** Maps a NinesError that a service function threw to Alertmanager's plain answers. */
-async function amErrors(fn: () => Promise<RawResponse>): Promise<RawResponse> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (isNinesError(error) && error.code === "NOT_FOUND") return textError(404, error.message);
-    if (isNinesError(error) && error.code === "CONFLICT") return textError(500, error.message);
-    throw error;
-  }
+/**
+ * Every error of these routes, the server's auth hook's 401 included, as Alertmanager's go-swagger answers
+ * one: the message as a JSON string. Alertmanager answers a failed silence operation with 500, so a conflict
+ * does too. Nines's stable code rides in a header, since amtool prints only the status for a 401 or 403.
+ */
+export function alertmanagerErrorResponse(error: NinesError, requestId: string): RawResponse {
+  const status = error.code === "CONFLICT" ? 500 : error.httpStatus;
+  return {
+    status,
+    headers: { ...JSON_TYPE, [ERROR_CODE_HEADER]: error.code, "x-request-id": requestId },
+    body: JSON.stringify(error.message),
+  };
 }
+
+/** Where an /api/v2 error carries Nines's error code (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND…). */
+export const ERROR_CODE_HEADER = "x-nines-error-code";
+
+const amRoute = (spec: RawRouteSpec): AnyRoute =>
+  defineRawRoute({ ...spec, errorResponse: alertmanagerErrorResponse });
 
 export interface AlertmanagerApiDeps {
   runtime: AlertingRuntime;
@@ -195,7 +205,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
   const { runtime } = deps;
   const read = (ctx: Ctx) => authorize(ctx, "alert.read");
   return [
-    defineRawRoute({
+    amRoute({
       method: "POST",
       url: "/api/v2/alerts",
       summary:
@@ -214,7 +224,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         return { status: 200 };
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/alerts",
       summary: "List alerts (Alertmanager API v2), filtered by matchers, state and receiver.",
@@ -233,7 +243,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         return json(200, out);
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/alerts/groups",
       summary: "List alert groups (Alertmanager API v2).",
@@ -259,7 +269,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         return json(200, groups);
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/silences",
       summary: "List silences (Alertmanager API v2).",
@@ -283,7 +293,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         );
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "POST",
       url: "/api/v2/silences",
       summary: "Create or update a silence (Alertmanager API v2).",
@@ -299,27 +309,25 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
             message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
           });
         const s = parsed.data;
-        return amErrors(async () => {
-          const result = await runtime.createSilence({
-            ctx,
-            input: {
-              ...(s.id ? { id: s.id } : {}),
-              matchers: s.matchers.map((m) =>
-                fromApiMatcher({ ...m, isEqual: m.isEqual ?? true } as ApiMatcher),
-              ),
-              startsAt: s.startsAt,
-              endsAt: s.endsAt,
-              createdBy: s.createdBy,
-              comment: s.comment,
-            },
-          });
-          if ("problems" in result)
-            return textError(400, `Failed to create silence: ${result.problems.join("; ")}`);
-          return json(200, { silenceID: result.id });
+        const result = await runtime.createSilence({
+          ctx,
+          input: {
+            ...(s.id ? { id: s.id } : {}),
+            matchers: s.matchers.map((m) =>
+              fromApiMatcher({ ...m, isEqual: m.isEqual ?? true } as ApiMatcher),
+            ),
+            startsAt: s.startsAt,
+            endsAt: s.endsAt,
+            createdBy: s.createdBy,
+            comment: s.comment,
+          },
         });
+        if ("problems" in result)
+          return textError(400, `Failed to create silence: ${result.problems.join("; ")}`);
+        return json(200, { silenceID: result.id });
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/silence/:silenceID",
       summary: "Get a silence (Alertmanager API v2).",
@@ -330,19 +338,17 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         return json(200, gettableSilence(silence, ctx.clock.now()));
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "DELETE",
       url: "/api/v2/silence/:silenceID",
       summary: "Expire a silence (Alertmanager API v2).",
       tag: TAG,
       async raw({ ctx, request }) {
-        return amErrors(async () => {
-          const found = await runtime.expireSilence({ ctx, id: request.params.silenceID ?? "" });
-          return found ? { status: 200 } : { status: 404 };
-        });
+        const found = await runtime.expireSilence({ ctx, id: request.params.silenceID ?? "" });
+        return found ? { status: 200 } : { status: 404 };
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/status",
       summary:
@@ -370,7 +376,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): AnyRoute[] {
         });
       },
     }),
-    defineRawRoute({
+    amRoute({
       method: "GET",
       url: "/api/v2/receivers",
       summary: "List receivers (Alertmanager API v2).",

@@ -25,6 +25,18 @@ describe("alert templates", () => {
     expect(expand("{{ .Value }} {{ $externalURL }}")).toBe("0.8734 http://prom.example");
   });
 
+  it("calls templates defined in the same text, each with the dot it is given", () => {
+    expect(
+      expand(
+        '{{ define "where" }}{{ .Labels.instance }} ({{ .Labels.job }}){{ end }}down: {{ template "where" . }}',
+      ),
+    ).toBe("down: db1:9100 (node)");
+    // A called template does not see the caller's variables, as in Go.
+    expect(expand('{{ define "v" }}{{ $value }}{{ end }}{{ template "v" . }}')).toMatch(
+      /^<error expanding template: .*undefined variable: \$value>$/,
+    );
+  });
+
   it("prints a label the series lacks as empty text, as Prometheus's missingkey=zero", () => {
     expect(expand("[{{ $labels.nope }}]")).toBe("[]");
   });

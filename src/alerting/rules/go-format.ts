@@ -95,7 +95,34 @@ export class GoStruct {
   ) {}
 }
 
+/** A Go method a template can call as `.Name` (Alertmanager's `Alerts.Firing`, `KV.SortedPairs`…). */
+export interface GoMethod {
+  arity: number;
+  fn: (args: readonly GoValue[]) => GoValue;
+}
+
+/** The Go type of a value that has methods: its name, for errors, and its methods by name. */
+export interface GoMethodSet {
+  typeName: string;
+  methods: Readonly<Record<string, GoMethod>>;
+}
+
+// Kept beside the values rather than in them, so that plain arrays stay arrays for range, len and index.
+const METHOD_SETS = new WeakMap<object, GoMethodSet>();
+
+/** Gives a map, struct or list Go methods; a `String` method is what printing the value writes, as in Go. */
+export function withMethods<T extends GoMap | GoStruct | readonly GoValue[]>(value: T, set: GoMethodSet): T {
+  METHOD_SETS.set(value, set);
+  return value;
+}
+
+export function methodSetOf(value: GoValue): GoMethodSet | undefined {
+  return typeof value === "object" && value !== null ? METHOD_SETS.get(value) : undefined;
+}
+
 export function sprintGo(value: GoValue): string {
+  const stringer = methodSetOf(value)?.methods.String;
+  if (stringer !== undefined && stringer.arity === 0) return sprintGo(stringer.fn([]));
   if (value === undefined) return "<no value>";
   if (value === null) return "<nil>";
   if (typeof value === "string") return value;
@@ -110,7 +137,9 @@ export function sprintGo(value: GoValue): string {
   return `[${value.map(sprintGo).join(" ")}]`;
 }
 
-function goTypeName(value: GoValue): string {
+export function goTypeName(value: GoValue): string {
+  const set = methodSetOf(value);
+  if (set !== undefined) return set.typeName;
   if (value === undefined || value === null) return "<nil>";
   if (typeof value === "string") return "string";
   if (typeof value === "number") return "float64";

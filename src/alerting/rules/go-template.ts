@@ -1,10 +1,12 @@
-import { GoMap, type GoValue, GoStruct, sprintfGo, sprintGo } from "./go-format.js";
+import { GoMap, GoStruct, type GoValue, goTypeName, methodSetOf, sprintfGo, sprintGo } from "./go-format.js";
 
 /**
- * The part of Go's text/template that alert labels and annotations are written in: `{{ $labels.x }}`,
- * `{{ .Value }}`, pipelines (`{{ $value | humanize }}`), function calls (`printf "%.2f" $value`), variables,
- * `if`/`else if`/`else`, `with`, `range` over maps and lists, `{{-`/`-}}` trimming and comments. Unknown
- * functions and malformed actions are parse errors, reported at load time as Prometheus does.
+ * The part of Go's text/template that alert labels, annotations and notification messages are written in:
+ * `{{ $labels.x }}`, `{{ .Value }}`, pipelines (`{{ $value | humanize }}`), function calls
+ * (`printf "%.2f" $value`), methods (`.Alerts.Firing`, `.CommonLabels.Remove (stringSlice "a")`), variables,
+ * `if`/`else if`/`else`, `with`, `range` over maps and lists, `define`/`template`/`block`, `{{-`/`-}}`
+ * trimming and comments. Unknown functions and malformed actions are parse errors, reported at load time as
+ * Prometheus does.
  */
 
 export class TemplateError extends Error {
@@ -43,7 +45,14 @@ interface Pipe {
 type TNode =
   | { kind: "text"; text: string }
   | { kind: "action"; pipe: Pipe; line: number; col: number; text: string }
+  | { kind: "template"; name: string; pipe: Pipe | undefined; text: string }
   | BlockNode;
+
+/** Templates named by `{{ define }}` / `{{ block }}`, which `{{ template "name" . }}` executes. */
+type Definitions = Map<string, TNode[]>;
+
+/** Deeper `{{ template }}` nesting than this is a runaway recursion (Go stops at 100000 frames). */
+const MAX_TEMPLATE_DEPTH = 1000;
 
 interface BlockNode {
   kind: "if" | "with" | "range";
@@ -66,19 +75,36 @@ export class GoTemplate {
     readonly name: string,
     private readonly root: TNode[],
     private readonly functions: Readonly<Record<string, FunctionSpec>>,
+    private readonly definitions: Definitions,
   ) {}
 
-  /** Parses `text`; throws a TemplateError with Go's `template: NAME:LINE: …` text for a malformed one. */
-  static parse(name: string, text: string, functions: Readonly<Record<string, FunctionSpec>>): GoTemplate {
-    const parser = new TemplateParser(name, text, functions);
-    return new GoTemplate(name, parser.parseAll(), functions);
+  /**
+   * Parses `text`; throws a TemplateError with Go's `template: NAME:LINE: …` text for a malformed one.
+   * `library` holds template files whose `{{ define "x" }}` blocks the text may call with `{{ template "x" . }}`
+   * (their other content is ignored, as Alertmanager's template files); the text's own definitions win.
+   */
+  static parse(
+    name: string,
+    text: string,
+    functions: Readonly<Record<string, FunctionSpec>>,
+    library: readonly { name: string; text: string }[] = [],
+  ): GoTemplate {
+    const definitions: Definitions = new Map();
+    for (const file of library) new TemplateParser(file.name, file.text, functions, definitions).parseAll();
+    const parser = new TemplateParser(name, text, functions, definitions);
+    return new GoTemplate(name, parser.parseAll(), functions, definitions);
+  }
+
+  /** Whether `{{ template "name" }}` finds a definition (in the text or its library). */
+  defines(name: string): boolean {
+    return this.definitions.has(name);
   }
 
   /** Executes with `dot` as `.` and `$`, and the given variables (`$labels`…); throws TemplateError. */
   execute(dot: GoValue, variables: Readonly<Record<string, GoValue>> = {}): string {
     const vars: Array<[string, GoValue]> = [["$", dot], ...Object.entries(variables)];
     const out: string[] = [];
-    new Executor(this.name, this.functions, out).walk(this.root, dot, vars);
+    new Executor(this.name, this.functions, out, this.definitions).walk(this.root, dot, vars);
     return out.join("");
   }
 }
@@ -250,6 +276,7 @@ class TemplateParser {
     private readonly name: string,
     private readonly input: string,
     private readonly functions: Readonly<Record<string, FunctionSpec>>,
+    private readonly definitions: Definitions,
   ) {
     this.segments = splitSegments(name, input);
   }
@@ -293,14 +320,41 @@ class TemplateParser {
           case "range":
             list.push(this.parseBlock(first.name, rest, seg.offset));
             continue;
+          case "define":
+          case "block": {
+            const name = this.templateName(rest, first.name, seg.offset);
+            const body = this.parseList();
+            if (body.stop?.word !== "end" || body.stop.rest.length > 0)
+              this.fail(seg.offset, `unexpected EOF in ${first.name} "${name}"`);
+            this.definitions.set(name, body.list);
+            if (first.name === "block") list.push(this.templateCall(name, rest, seg));
+            continue;
+          }
+          case "template":
+            list.push(this.templateCall(this.templateName(rest, "template", seg.offset), rest, seg));
+            continue;
           default:
-            this.fail(seg.offset, `{{${first.name}}} is not supported in alert templates`);
+            this.fail(seg.offset, `{{${first.name}}} is not supported in Nines's templates`);
         }
       }
       const pipe = this.parsePipe(tokens, seg.offset, true);
       list.push({ kind: "action", pipe, line, col: seg.offset, text: seg.text.trim() });
     }
     return { list };
+  }
+
+  private templateName(tokens: Token[], keyword: string, offset: number): string {
+    const first = tokens[0];
+    if (first?.t !== "lit" || typeof first.value !== "string")
+      this.fail(offset, `unexpected name in ${keyword} clause: want a quoted string`);
+    return first.value;
+  }
+
+  /** `{{ template "name" pipeline }}`: the pipeline (optional) becomes the called template's dot. */
+  private templateCall(name: string, tokens: Token[], seg: Segment): TNode {
+    const argTokens = tokens.slice(1);
+    const pipe = argTokens.length > 0 ? this.parsePipe(argTokens, seg.offset, false) : undefined;
+    return { kind: "template", name, pipe, text: seg.text.trim() };
   }
 
   private parseBlock(kind: "if" | "with" | "range", tokens: Token[], offset: number): TNode {
@@ -472,10 +526,13 @@ export function goTruth(v: GoValue): boolean {
 class Executor {
   private current = "";
 
+  private depth = 0;
+
   constructor(
     private readonly name: string,
     private readonly functions: Readonly<Record<string, FunctionSpec>>,
     private readonly out: string[],
+    private readonly definitions: Definitions,
   ) {}
 
   private fail(msg: string): never {
@@ -505,6 +562,18 @@ class Executor {
         case "range":
           this.range(node, dot, vars);
           break;
+        case "template": {
+          this.current = node.text;
+          const body = this.definitions.get(node.name);
+          if (body === undefined) this.fail(`template "${node.name}" not defined`);
+          const value = node.pipe === undefined ? null : this.pipe(node.pipe, dot, vars);
+          if (++this.depth > MAX_TEMPLATE_DEPTH)
+            this.fail(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+          // A called template sees only its own dot, as `.` and `$`: no variables of the caller.
+          this.walk(body, value, [["$", value]]);
+          this.depth--;
+          break;
+        }
       }
     }
   }
@@ -577,28 +646,38 @@ class Executor {
       }
     }
     if (rest.length > 0 || "value" in piped) {
-      this.fail(`can't give argument to non-function ${cmd.text.split(" ")[0] ?? ""}`);
+      // `.CommonLabels.Remove (stringSlice "alertname")`: the arguments go to the method that ends the chain.
+      const chained = head.kind !== "lit" && head.chain.length > 0;
+      if (!chained) this.fail(`can't give argument to non-function ${cmd.text.split(" ")[0] ?? ""}`);
+      const args = rest.map((a) => this.operand(a, dot, vars));
+      if ("value" in piped) args.push(piped.value);
+      return this.operand(head, dot, vars, args);
     }
     return this.operand(head, dot, vars);
   }
 
-  private operand(op: Operand, dot: GoValue, vars: Array<[string, GoValue]>): GoValue {
+  private operand(
+    op: Operand,
+    dot: GoValue,
+    vars: Array<[string, GoValue]>,
+    args?: readonly GoValue[],
+  ): GoValue {
     switch (op.kind) {
       case "lit":
         return op.value;
       case "dot":
-        return this.chain(dot, op.chain);
+        return this.chain(dot, op.chain, args);
       case "field":
-        return this.chain(dot, op.chain);
+        return this.chain(dot, op.chain, args);
       case "var": {
         for (let i = vars.length - 1; i >= 0; i--) {
           const [n, v] = vars[i] as [string, GoValue];
-          if (n === op.name) return this.chain(v, op.chain);
+          if (n === op.name) return this.chain(v, op.chain, args);
         }
         return this.fail(`undefined variable: ${op.name}`);
       }
       case "pipe":
-        return this.chain(this.pipe(op.pipe, dot, [...vars]), op.chain);
+        return this.chain(this.pipe(op.pipe, dot, [...vars]), op.chain, args);
       case "ident": {
         const spec = this.functions[op.name];
         if (spec === undefined) return this.fail(`function "${op.name}" not defined`);
@@ -607,9 +686,25 @@ class Executor {
     }
   }
 
-  private chain(value: GoValue, names: readonly string[]): GoValue {
+  /** Follows `.a.b.c`: methods first, as Go looks them up before fields and map keys; `args` go to the last. */
+  private chain(value: GoValue, names: readonly string[], args: readonly GoValue[] = []): GoValue {
     let v = value;
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
+      const last = i === names.length - 1;
+      const method = methodSetOf(v)?.methods[name];
+      if (method !== undefined) {
+        const given = last ? args : [];
+        if (given.length !== method.arity)
+          this.fail(`wrong number of args for ${name}: want ${method.arity} got ${given.length}`);
+        try {
+          v = method.fn(given);
+        } catch (error) {
+          if (error instanceof TemplateError) throw error;
+          this.fail(`error calling ${name}: ${(error as Error).message}`);
+        }
+        continue;
+      }
+      if (last && args.length > 0) this.fail(`${name} is not a method but has arguments`);
       if (v instanceof GoMap) {
         // Prometheus sets missingkey=zero: a label the series lacks reads as "".
         v = v.entries.has(name) ? v.entries.get(name) : "";
@@ -617,7 +712,7 @@ class Executor {
         if (!v.fields.has(name)) this.fail(`can't evaluate field ${name} in type ${v.typeName}`);
         v = v.fields.get(name);
       } else if (v === undefined || v === null) this.fail(`nil pointer evaluating interface {}.${name}`);
-      else this.fail(`can't evaluate field ${name} in type ${typeof v === "number" ? "float64" : typeof v}`);
+      else this.fail(`can't evaluate field ${name} in type ${goTypeName(v)}`);
     }
     return v;
   }

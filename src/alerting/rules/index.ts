@@ -41,3 +41,5 @@ export {
   type GoValue,
   TemplateError,
 } from "./go-template.js";
+export { type GoMethodSet, withMethods } from "./go-format.js";
+export { formatGoTime, goDurationValue, goTimeValue } from "./go-time.js";

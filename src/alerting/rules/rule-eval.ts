@@ -18,7 +18,11 @@ import type { RuleDefinition } from "./rule-file.js";
  */
 
 /** Answers an instant query at `time` (ms), as MetricsBackend.instantQuery does. */
-export type QueryFn = (query: { query: string; time: number }) => Promise<QueryResult>;
+export type QueryFn = (query: {
+  query: string;
+  time: number;
+  lookbackDeltaMs?: number;
+}) => Promise<QueryResult>;
 
 export type AlertState = "inactive" | "pending" | "firing";
 export type RuleHealth = "unknown" | "ok" | "err";
@@ -105,6 +109,11 @@ export class RecordingRule extends BaseRule {
 export class AlertingRule extends BaseRule {
   /** Alerts by label-set key: pending, firing, and resolved ones kept for RESOLVED_RETENTION_MS. */
   active = new Map<string, Alert>();
+  /**
+   * False from a start until the `for` state is restored (see for-state-restore.ts): meanwhile ALERTS and
+   * ALERTS_FOR_STATE are not written, so the state stored before the restart is still the last one.
+   */
+  restored = true;
   private readonly labelTemplates: Array<[string, GoTemplate]>;
   private readonly annotationTemplates: Array<[string, GoTemplate]>;
 
@@ -204,7 +213,7 @@ export class AlertingRule extends BaseRule {
         alert.state = "firing";
         alert.firedAt = ts;
       }
-      out.push(this.alertsSample(alert, ts), this.forStateSample(alert, ts));
+      if (this.restored) out.push(this.alertsSample(alert, ts), this.forStateSample(alert, ts));
     }
     if (limit > 0 && activeCount > limit) {
       this.active.clear();
@@ -222,10 +231,15 @@ export class AlertingRule extends BaseRule {
   }
 
   private forStateSample(alert: Alert, ts: number): InstantSample {
+    return { labels: this.forStateLabels(alert), t: ts, f: Math.floor(alert.activeAt / 1000) };
+  }
+
+  /** The labels of an alert's ALERTS_FOR_STATE series. */
+  forStateLabels(alert: Alert): Labels {
     const record = { ...this.definition.labels, ...toRecord(alert.labels) };
     record[METRIC_NAME] = "ALERTS_FOR_STATE";
     record.alertname = this.name;
-    return { labels: labelsFrom(record), t: ts, f: Math.floor(alert.activeAt / 1000) };
+    return labelsFrom(record);
   }
 
   /**

@@ -6,6 +6,13 @@ import type { Log } from "../../platform/logger.js";
 import { type InstantSample, type Labels, labelsKey, STALE_NAN } from "../../promql/index.js";
 import { AppendError, type Appender } from "../../tsdb/index.js";
 import type { AlertSink } from "../alert-model.js";
+import {
+  FOR_GRACE_PERIOD_MS,
+  FOR_OUTAGE_TOLERANCE_MS,
+  forStateKey,
+  readForState,
+  restoredActiveAt,
+} from "./for-state-restore.js";
 import type { RuleGroupDefinition } from "./rule-file.js";
 import {
   AlertingRule,
@@ -41,6 +48,10 @@ export interface RuleManagerOptions {
   events?: EventBus;
   /** False: no timers, groups evaluate only through evaluateAt() (tests, `nines test rules`). True unless said. */
   schedule?: boolean;
+  /** How old the ALERTS_FOR_STATE restored at start may be (`--rules.alert.for-outage-tolerance`); 1h. */
+  forOutageToleranceMs?: number;
+  /** Least time from the restore to firing (`--rules.alert.for-grace-period`); 10m. */
+  forGracePeriodMs?: number;
 }
 
 export class RuleGroup {
@@ -51,6 +62,8 @@ export class RuleGroup {
   evaluationSeconds = 0;
   timer: NodeJS.Timeout | null = null;
   running: Promise<void> | null = null;
+  /** Evaluations left before the `for` state is restored; 0: nothing to restore. */
+  evaluationsBeforeRestore = 0;
 
   constructor(
     readonly definition: RuleGroupDefinition,
@@ -86,6 +99,15 @@ export class RuleGroup {
     const offset = this.offsetMs();
     const adjusted = now - offset;
     return adjusted - (((adjusted % this.intervalMs) + this.intervalMs) % this.intervalMs) + offset;
+  }
+
+  /**
+   * Holds this group's alerting rules back from writing ALERTS until their `for` state is restored, after two
+   * evaluations: as Prometheus, the first one may run before recording rules and scrapes have caught up.
+   */
+  restoreAfterStart(): void {
+    this.evaluationsBeforeRestore = 2;
+    for (const rule of this.rules) if (rule instanceof AlertingRule) rule.restored = false;
   }
 
   /** Takes over a replaced group's alerts and series so that a reload neither resends nor loses them. */
@@ -141,6 +163,9 @@ export class RuleManager {
           );
         }) ?? null;
     }
+    // The groups in force at start restore their alerts' `for` state; groups added by a later reload do not.
+    for (const group of this.groups.values())
+      if (group.lastEvaluation === undefined) group.restoreAfterStart();
     for (const group of this.groups.values()) this.schedule(group);
   }
 
@@ -269,6 +294,39 @@ export class RuleManager {
     }
     group.lastEvaluation = ts;
     group.evaluationSeconds = (performance.now() - started) / 1000;
+    if (group.evaluationsBeforeRestore > 0 && --group.evaluationsBeforeRestore === 0)
+      await this.restoreForState(group, this.options.clock.now());
+  }
+
+  /**
+   * Prometheus's RestoreForState: each pending alert of a rule whose `for` is at least the grace period takes
+   * the activeAt its ALERTS_FOR_STATE recorded, if written within the outage tolerance and not marked stale.
+   */
+  private async restoreForState(group: RuleGroup, now: number): Promise<void> {
+    const toleranceMs = this.options.forOutageToleranceMs ?? FOR_OUTAGE_TOLERANCE_MS;
+    const gracePeriodMs = this.options.forGracePeriodMs ?? FOR_GRACE_PERIOD_MS;
+    for (const rule of group.rules) {
+      if (!(rule instanceof AlertingRule)) continue;
+      const holdMs = rule.definition.forMs;
+      const alerts = rule.activeAlerts();
+      // A `for` shorter than the grace period would only be lengthened by a restore.
+      if (holdMs >= gracePeriodMs && alerts.length > 0) {
+        try {
+          const stored = await readForState(this.options.backend.instantQuery, rule.name, now, toleranceMs);
+          for (const alert of alerts) {
+            const found = stored.get(forStateKey(rule.forStateLabels(alert)));
+            if (found === undefined) continue;
+            alert.activeAt = restoredActiveAt({ stored: found, now, holdMs, gracePeriodMs });
+          }
+        } catch (error) {
+          this.options.log?.error(
+            { group: group.name, rule: rule.name, err: error },
+            "restoring the 'for' state of alerts failed",
+          );
+        }
+      }
+      rule.restored = true;
+    }
   }
 
   private async write(
