@@ -22,7 +22,6 @@ import {
   type GroupStatus,
   type NotificationRequest,
   type ReceiverSpec,
-  type RoutingSnapshot,
   type Silence,
   type SilenceInput,
   type TraceEvent,
@@ -36,11 +35,11 @@ import {
   type StoredAlert,
   storeAlerts,
 } from "./intake/alert-store.js";
-import { loadSilence, loadSilences, saveSilence } from "./intake/silence-store.js";
+import { emptySavedParts, loadRoutingState, saveRoutingChanges } from "./intake/routing-state-store.js";
+import { loadSilence, loadSilences, type StoredSilence, saveSilence } from "./intake/silence-store.js";
+import { amSilenceState, canUpdateSilence } from "./intake/silence-update.js";
+import type { SavedParts } from "./routing/dispatcher.js";
 import { toIncoming, type ValidAlert, validateAlert } from "./intake/validate-alert.js";
-
-/** The key of the routing snapshot in alerting_state. */
-export const ROUTING_STATE_KEY = "routing";
 
 /** The AlertmanagerConfig in force and the Receiver objects, as read from config_objects. */
 export interface AlertingObjects {
@@ -155,6 +154,10 @@ export class AlertingRuntime implements AlertSink {
   private object: ConfigObject<AlertmanagerConfigSpec> | undefined;
   private problem: string | undefined = "not started";
   private readonly pending: NotificationRequest[] = [];
+  /** What each part of the routing state was when last written, so that a save writes only what changed. */
+  private saved: SavedParts = emptySavedParts();
+  /** The one-row snapshot of an earlier version is still stored; the next save deletes it. */
+  private legacyRow = false;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private persistTimer: NodeJS.Timeout | null = null;
@@ -203,24 +206,28 @@ export class AlertingRuntime implements AlertSink {
       const { db, clock } = this.options;
       this.startedAt = clock.now();
       await this.applyObjects(await this.load());
-      const row = await db
-        .selectFrom("alerting_state")
-        .select("value")
-        .where("key", "=", ROUTING_STATE_KEY)
-        .executeTakeFirst();
-      const saved = row
-        ? (JSON.parse(row.value) as { savedAt: number; snapshot: RoutingSnapshot })
-        : undefined;
-      if (saved) this.dispatcher.restore(saved.snapshot);
+      const saved = await loadRoutingState(db);
+      if (saved) {
+        this.dispatcher.restore(saved.snapshot);
+        this.saved = saved.parts;
+        this.legacyRow = saved.legacy;
+        if (saved.missingAlerts > 0)
+          this.options.log.warn(
+            { alerts: saved.missingAlerts },
+            "alerts of the saved routing state are no longer stored; left out",
+          );
+      }
       // The stored silences and the configuration win over the snapshot's copies.
       this.applyRecurringSilences();
       this.syncSilences(await loadSilences(db));
-      // Alerts stored after the snapshot was taken (the process died before saving it) are routed again.
+      // Alerts stored after the last save (the process died before the next one) are routed again. One stored
+      // before it and absent from the state was routed and has left it (resolved, by its resolve timeout too).
       const known = new Map((saved?.snapshot.alerts ?? []).map((a) => [a.fingerprint, a.updatedAt]));
       const now = clock.now();
-      const again = (await loadOpenAlerts(db, now, saved?.savedAt ?? 0)).filter((a) => {
+      const savedAt = saved?.savedAt ?? 0;
+      const again = (await loadOpenAlerts(db, now, savedAt)).filter((a) => {
         const at = known.get(a.fingerprint);
-        return at === undefined || a.updatedAt > at;
+        return at === undefined ? a.updatedAt >= savedAt : a.updatedAt > at;
       });
       if (again.length > 0) {
         this.dispatcher.receive(again.map((a) => this.resumeIncoming(a, now)));
@@ -403,7 +410,10 @@ export class AlertingRuntime implements AlertSink {
     }, delay);
   }
 
-  /** The outbox rows of the pending notifications and the snapshot that records them, in one transaction. */
+  /**
+   * The outbox rows of the pending notifications and the routing state that records them as sent, in one
+   * transaction. Only the parts of the state that changed since the last save are written.
+   */
   private async persist(): Promise<void> {
     const { db, clock, outbox, log } = this.options;
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
@@ -411,7 +421,7 @@ export class AlertingRuntime implements AlertSink {
     const started = performance.now();
     const requests = this.pending.splice(0);
     const savedAt = clock.now();
-    const value = JSON.stringify({ savedAt, snapshot: this.dispatcher.snapshot() });
+    const changes = this.dispatcher.changesSince(this.saved);
     const deliveries = this.setup?.deliveries;
     try {
       await db.transaction().execute(async (trx) => {
@@ -423,12 +433,12 @@ export class AlertingRuntime implements AlertSink {
           await pruneAlerting(trx, savedAt - RETENTION_MS, this.setup?.config.resolveTimeoutMs ?? 300_000);
           this.lastPruneAt = savedAt;
         }
-        await trx
-          .insertInto("alerting_state")
-          .values({ key: ROUTING_STATE_KEY, value, updated_at: savedAt })
-          .onConflict((oc) => oc.column("key").doUpdateSet({ value, updated_at: savedAt }))
-          .execute();
+        await saveRoutingChanges(trx, changes, savedAt, this.legacyRow);
       });
+      for (const { kind, id, token } of [...changes.changed, ...changes.unchanged])
+        this.saved[kind].set(id, token);
+      for (const { kind, id } of changes.removed) this.saved[kind].delete(id);
+      this.legacyRow = false;
     } catch (error) {
       // Kept for the next save: the in-memory log already counts them as sent.
       this.pending.unshift(...requests);
@@ -548,8 +558,10 @@ export class AlertingRuntime implements AlertSink {
   // ---- silences ------------------------------------------------------------------------------------------
 
   /**
-   * Creates a silence, or updates the one with input.id in place, as POST /api/v2/silences does. Stored and
-   * audit-logged in one transaction; returns the id or the problems found.
+   * Creates a silence, or changes the one with input.id, as POST /api/v2/silences does (Alertmanager's
+   * Silences.Set): in place when canUpdateSilence allows it; otherwise the old silence is expired (unless it
+   * already is) and a new one with a new id replaces it. A new silence never starts before now. Stored and
+   * audit-logged (update, or expire and create) in one transaction; returns the id in force or the problems.
    */
   async createSilence(args: {
     ctx: Ctx;
@@ -563,25 +575,59 @@ export class AlertingRuntime implements AlertSink {
         "CONFLICT",
         "A recurring silence comes from the AlertmanagerConfig: change it there.",
       );
-    const id = input.id === undefined || input.id === "" ? randomUUID() : input.id;
+    const existingId = input.id === undefined || input.id === "" ? undefined : input.id;
+    const newId = randomUUID();
     const intervals = new Set(this.setup?.config.timeIntervals.keys() ?? []);
-    const parsed = parseSilence({ ...input, id }, now, () => id, intervals);
+    const parsed = parseSilence({ ...input, id: existingId ?? newId }, now, () => newId, intervals);
     if (!parsed.silence) return { problems: parsed.problems };
-    const silence = parsed.silence;
+    const posted = parsed.silence;
     return this.exclusive(async () => {
-      await inTransaction(ctx, async (tx) => {
-        const before = input.id ? await loadSilence(tx.db, id) : undefined;
-        if (input.id && before === undefined) throw new NinesError("NOT_FOUND", `silence ${id} not found`);
-        await saveSilence(tx.db, silence, now);
+      const { id, written } = await inTransaction(ctx, async (tx) => {
+        const before = existingId === undefined ? undefined : await loadSilence(tx.db, existingId);
+        if (existingId !== undefined && before === undefined)
+          throw new NinesError("NOT_FOUND", `silence ${existingId} not found`);
+        const details = { comment: posted.comment, createdBy: posted.createdBy };
+        if (before !== undefined && canUpdateSilence(before, posted, now)) {
+          await saveSilence(tx.db, posted, now);
+          await appendAudit(tx, {
+            action: "silence.update",
+            object: { kind: "Silence", name: posted.id },
+            before: storedSilence(before),
+            after: posted,
+            details,
+          });
+          return { id: posted.id, written: [posted] };
+        }
+        const created: Silence = { ...posted, id: newId, startsAt: Math.max(posted.startsAt, now) };
+        const out: Silence[] = [];
+        if (before !== undefined && amSilenceState(before, now) !== "expired") {
+          // Alertmanager keeps the history: the silence as it was ends now, the change is a new silence.
+          const expired: Silence = {
+            ...storedSilence(before),
+            endsAt: now,
+            startsAt: Math.min(before.startsAt, now),
+          };
+          await saveSilence(tx.db, expired, now);
+          await appendAudit(tx, {
+            action: "silence.expire",
+            object: { kind: "Silence", name: before.id },
+            before: storedSilence(before),
+            after: expired,
+            details: { replacedBy: created.id },
+          });
+          out.push(expired);
+        }
+        await saveSilence(tx.db, created, now);
         await appendAudit(tx, {
-          action: before ? "silence.update" : "silence.create",
-          object: { kind: "Silence", name: id },
-          before,
-          after: silence,
-          details: { comment: silence.comment, createdBy: silence.createdBy },
+          action: "silence.create",
+          object: { kind: "Silence", name: created.id },
+          after: created,
+          details: before === undefined ? details : { ...details, replaces: before.id },
         });
+        out.push(created);
+        return { id: created.id, written: out };
       });
-      this.syncSilences([silence]);
+      this.syncSilences(written);
       this.persistSoon();
       return { id };
     });
@@ -614,6 +660,12 @@ export class AlertingRuntime implements AlertSink {
       return found;
     });
   }
+}
+
+/** A stored silence without its row's update time, as the audit log records silences. */
+function storedSilence(s: StoredSilence): Silence {
+  const { updatedAt: _updatedAt, ...silence } = s;
+  return silence;
 }
 
 /** An SLO burn tier as an alert: firing until the SLO runtime says it resolved (no resolve timeout). */

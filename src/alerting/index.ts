@@ -11,7 +11,6 @@ export {
   type AlertingStatus,
   type AlertTrace,
   loadAlertingObjects,
-  ROUTING_STATE_KEY,
   sloIncoming,
 } from "./alerting-runtime.js";
 export { type AlertmanagerApiDeps, alertmanagerApiRoutes } from "./api/am-api-routes.js";

@@ -67,15 +67,7 @@ export async function storeAlerts(
 ): Promise<StoredAlert[]> {
   if (alerts.length === 0) return [];
   const fps = [...new Set(alerts.map((a) => a.fingerprint))];
-  const existing = new Map<string, StoredAlert>();
-  for (let i = 0; i < fps.length; i += 500) {
-    const rows = await db
-      .selectFrom("alerts")
-      .selectAll()
-      .where("fingerprint", "in", fps.slice(i, i + 500))
-      .execute();
-    for (const row of rows) existing.set(row.fingerprint, rowToAlert(row));
-  }
+  const existing = await loadAlertsByFingerprint(db, fps);
   for (const incoming of alerts) {
     const old = existing.get(incoming.fingerprint);
     const merged = mergeAlert(old, incoming, now, resolveTimeoutMs);
@@ -132,6 +124,23 @@ export async function loadOpenAlerts(
     )
     .execute();
   return rows.map(rowToAlert);
+}
+
+/** The stored alerts with these fingerprints, by fingerprint; fingerprints not stored are absent. */
+export async function loadAlertsByFingerprint(
+  db: Kysely<Schema>,
+  fps: readonly string[],
+): Promise<Map<string, StoredAlert>> {
+  const out = new Map<string, StoredAlert>();
+  for (let i = 0; i < fps.length; i += 500) {
+    const rows = await db
+      .selectFrom("alerts")
+      .selectAll()
+      .where("fingerprint", "in", fps.slice(i, i + 500))
+      .execute();
+    for (const row of rows) out.set(row.fingerprint, rowToAlert(row));
+  }
+  return out;
 }
 
 export async function loadAlert(db: Kysely<Schema>, fp: string): Promise<StoredAlert | undefined> {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { AlertIntakeResult, IncomingAlert } from "../alert-model.js";
 import type { Clock } from "../../platform/clock.js";
 import type { RouteNode, RoutingConfig } from "./am-config.js";
@@ -156,6 +157,74 @@ export interface RoutingSnapshot {
   silences: Silence[];
   traces: Array<[string, TraceEvent[]]>;
   mutes: Array<[string, MuteState]>;
+}
+
+/** What routing keeps of one alert between restarts; its labels, annotations and URL are in the alerts table. */
+export interface SavedAlertRecord {
+  alert?: Omit<Alert, "fingerprint" | "labels" | "annotations" | "generatorURL">;
+  mute?: RoutingSnapshot["mutes"][number][1];
+  trace?: TraceEvent[];
+}
+
+/** A saved part as last written: the references and values it is compared by, or its JSON as read back. */
+export type SavedPartToken = readonly unknown[] | string;
+
+/**
+ * The parts of the routing state as last saved, by kind and id: aggregation groups by group id
+ * (`<route id>|<group labels fingerprint>`), notification log entries by `<receiver>|<group key>`, and each
+ * alert's record by fingerprint.
+ */
+export interface SavedParts {
+  group: Map<string, SavedPartToken>;
+  log: Map<string, SavedPartToken>;
+  alert: Map<string, SavedPartToken>;
+}
+
+export type PartKind = keyof SavedParts;
+
+export interface RoutingStateChanges {
+  seq: number;
+  /** New or changed parts as JSON, and the token to remember once they are written. */
+  changed: Array<{ kind: PartKind; id: string; key: string; json: string; token: readonly unknown[] }>;
+  /** Parts read back at start that are still the same: only their token is remembered. */
+  unchanged: Array<{ kind: PartKind; id: string; token: readonly unknown[] }>;
+  /** Parts saved before and gone now. */
+  removed: Array<{ kind: PartKind; id: string; key: string }>;
+}
+
+/** Longer keys are hashed, so a group key with long label values still fits a database index entry. */
+export const PART_KEY_MAX = 400;
+
+/** A part's storage key: `<kind>:<id>`, or `<kind>#<sha-256 of id>` when that would be longer than PART_KEY_MAX. */
+export function partKey(kind: PartKind, id: string): string {
+  return id.length <= PART_KEY_MAX - kind.length - 1
+    ? `${kind}:${id}`
+    : `${kind}#${createHash("sha256").update(id).digest("hex")}`;
+}
+
+function sameToken(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function savedAlertRecord(
+  alert: Alert | undefined,
+  mute: MuteState | undefined,
+  trace: TraceEvent[] | undefined,
+): SavedAlertRecord {
+  const record: SavedAlertRecord = {};
+  if (alert !== undefined) {
+    const {
+      fingerprint: _fp,
+      labels: _labels,
+      annotations: _annotations,
+      generatorURL: _url,
+      ...own
+    } = alert;
+    record.alert = own;
+  }
+  if (mute !== undefined) record.mute = mute;
+  if (trace !== undefined) record.trace = trace;
+  return record;
 }
 
 export interface DispatcherOptions {
@@ -828,6 +897,50 @@ export class AlertDispatcher {
       traces: [...this.traces.entries()],
       mutes: [...this.mutes.entries()],
     });
+  }
+
+  /**
+   * The parts of the state that differ from what `saved` says was last written, so that a save writes only
+   * those. Alerts and log entries are replaced on change, never edited, and a trace only grows, so they are
+   * compared by reference; a group by its JSON; a part read back at start (a JSON token) by its JSON, once.
+   */
+  changesSince(saved: Readonly<SavedParts>): RoutingStateChanges {
+    const changes: RoutingStateChanges = { seq: this.seq, changed: [], unchanged: [], removed: [] };
+    const visit = (kind: PartKind, id: string, token: readonly unknown[], json: () => string) => {
+      const before = saved[kind].get(id);
+      if (typeof before === "object" && sameToken(before, token)) return;
+      const text = json();
+      if (before === text) changes.unchanged.push({ kind, id, token });
+      else changes.changed.push({ kind, id, key: partKey(kind, id), json: text, token });
+    };
+    for (const g of this.groups.values()) {
+      const json = JSON.stringify({ ...g, alerts: [...g.alerts.entries()] });
+      visit("group", g.id, [json], () => json);
+    }
+    for (const [key, entry] of this.log)
+      visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
+    const visitAlert = (fp: string) => {
+      const alert = this.alertsByFp.get(fp);
+      const mute = this.mutes.get(fp);
+      const trace = this.traces.get(fp);
+      // recordMute stores a new object on every flush: the mute is compared by what it says.
+      const muted =
+        mute && `${mute.silencedBy.join(",")}|${mute.inhibitedBy?.rule}|${mute.inhibitedBy?.source}`;
+      visit("alert", fp, [alert, muted, trace, trace?.length, trace?.[trace.length - 1]], () =>
+        JSON.stringify(savedAlertRecord(alert, mute, trace)),
+      );
+    };
+    for (const fp of this.traces.keys()) visitAlert(fp);
+    for (const fp of this.alertsByFp.keys()) if (!this.traces.has(fp)) visitAlert(fp);
+    for (const fp of this.mutes.keys()) if (!this.traces.has(fp) && !this.alertsByFp.has(fp)) visitAlert(fp);
+    const gone = (kind: PartKind, exists: (id: string) => boolean) => {
+      for (const id of saved[kind].keys())
+        if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });
+    };
+    gone("group", (id) => this.groups.has(id));
+    gone("log", (id) => this.log.has(id));
+    gone("alert", (fp) => this.traces.has(fp) || this.alertsByFp.has(fp) || this.mutes.has(fp));
+    return changes;
   }
 
   /**
