@@ -107,6 +107,7 @@ async function send<K extends keyof typeof NOTIFIERS>(
   type: K,
   config: Parameters<(typeof NOTIFIERS)[K]["send"]>[0]["config"],
   request = notification(),
+  templates: ReadonlyArray<{ name: string; text: string }> = [],
 ): Promise<SendOutcome> {
   const notifier = NOTIFIERS[type] as { send(input: unknown): Promise<SendOutcome> };
   return notifier.send({
@@ -114,6 +115,7 @@ async function send<K extends keyof typeof NOTIFIERS>(
     config,
     idempotencyKey: `${request.idempotencyKey}/${type}[0]`,
     externalURL: EXTERNAL,
+    templates,
     signal: AbortSignal.timeout(5_000),
   });
 }
@@ -280,6 +282,82 @@ describe("slack", () => {
   it("retries when the webhook answers 200 with garbage instead of ok", async () => {
     fake.respond = (_req, res) => res.writeHead(200).end("<html>proxy error</html>");
     expect(await send("slack_configs", { api_url: fake.url })).toMatchObject({ ok: false, retry: true });
+  });
+});
+
+describe("template files (Alertmanager's templates:)", () => {
+  // A user's file: redefines Alertmanager's default names of every integration, and adds one of its own.
+  const names = [
+    "slack.default.title",
+    "slack.default.text",
+    "discord.default.title",
+    "discord.default.message",
+    "msteams.default.title",
+    "msteamsv2.default.title",
+    "msteamsv2.default.text",
+    "telegram.default.message",
+    "opsgenie.default.message",
+    "opsgenie.default.description",
+    "pagerduty.default.description",
+  ];
+  const library = [
+    {
+      name: "templates/team.tmpl",
+      text: `${names.map((n) => `{{ define "${n}" }}${n}: {{ template "team.subject" . }}{{ end }}`).join("\n")}
+{{ define "team.subject" }}{{ .Status }} {{ .CommonLabels.alertname }}/{{ .CommonLabels.service }}{{ end }}`,
+    },
+  ];
+  const sent = (type: keyof typeof NOTIFIERS, config: Record<string, unknown>) =>
+    send(type, config as never, notification(), library);
+
+  it("a field that calls a template of the files renders it", async () => {
+    await sent("slack_configs", { api_url: fake.url, title: '{{ template "team.subject" . }} now' });
+    const body = fake.json() as { blocks: Array<{ text?: { text: string } }> };
+    expect(body.blocks[0]?.text?.text).toBe("firing HighLatency/api now");
+  });
+
+  it("every receiver's unset fields use the files' redefinitions of Alertmanager's default templates", async () => {
+    await sent("slack_configs", { api_url: fake.url });
+    const slack = fake.json() as { blocks: Array<{ text?: { text: string } }> };
+    expect(slack.blocks[0]?.text?.text).toBe("slack.default.title: firing HighLatency/api");
+    expect(slack.blocks[1]?.text?.text).toBe("slack.default.text: firing HighLatency/api");
+
+    await sent("discord_configs", { webhook_url: fake.url });
+    const discord = fake.json() as { embeds: Array<{ title: string; description: string }> };
+    expect(discord.embeds[0]).toMatchObject({
+      title: "discord.default.title: firing HighLatency/api",
+      description: "discord.default.message: firing HighLatency/api",
+    });
+
+    for (const type of ["msteams_configs", "msteamsv2_configs"] as const) {
+      await sent(type, { webhook_url: fake.url });
+      const card = JSON.stringify(fake.json());
+      expect(card).toContain(`${type.replace("_configs", "")}.default.title: firing HighLatency/api`);
+    }
+    expect(JSON.stringify(fake.json())).toContain("msteamsv2.default.text: firing HighLatency/api");
+
+    await sent("telegram_configs", { bot_token: "123:abc", chat_id: 42, api_url: fake.url });
+    expect(fake.json()).toMatchObject({ text: "telegram.default.message: firing HighLatency/api" });
+
+    await sent("opsgenie_configs", { api_key: "k", api_url: fake.url });
+    expect(fake.json()).toMatchObject({
+      message: "opsgenie.default.message: firing HighLatency/api",
+      description: "opsgenie.default.description: firing HighLatency/api",
+    });
+
+    await sent("pagerduty_configs", { routing_key: "r", url: fake.url });
+    expect(fake.json()).toMatchObject({
+      payload: { summary: "pagerduty.default.description: firing HighLatency/api" },
+    });
+  });
+
+  it("a field set in the config wins over the files' redefinition; without files Nines's defaults stay", async () => {
+    await sent("slack_configs", { api_url: fake.url, title: "fixed" });
+    const own = fake.json() as { blocks: Array<{ text?: { text: string } }> };
+    expect(own.blocks[0]?.text?.text).toBe("fixed");
+    await send("slack_configs", { api_url: fake.url });
+    const plain = fake.json() as { blocks: Array<{ text?: { text: string } }> };
+    expect(plain.blocks[0]?.text?.text).toBe("[FIRING:1] HighLatency (prod api)");
   });
 });
 
@@ -468,6 +546,32 @@ describe("email", () => {
     expect(raw).toMatch(/Content-Type: text\/html/);
     expect(raw).toMatch(/^Message-ID: <[0-9a-f]{32}@nines>\r?$/m);
     expect(raw).toContain("p99 latency above 1s");
+  });
+
+  it("uses a template file's email.default.subject and email.default.html", async () => {
+    const outcome = await send(
+      "email_configs",
+      {
+        smarthost: `127.0.0.1:${port}`,
+        from: "nines@example.org",
+        to: "oncall@example.org",
+        auth_username: "alerts",
+        auth_password: "pw-1",
+        require_tls: false,
+      },
+      notification(),
+      [
+        {
+          name: "mail.tmpl",
+          text: `{{ define "email.default.subject" }}Team API: {{ .CommonLabels.alertname }}{{ end }}
+{{ define "email.default.html" }}<p>custom body for {{ .Receiver }}</p>{{ end }}`,
+        },
+      ],
+    );
+    expect(outcome).toMatchObject({ ok: true });
+    const raw = mails.at(-1)?.raw ?? "";
+    expect(raw).toMatch(/^Subject: Team API: HighLatency\r?$/m);
+    expect(raw).toContain("<p>custom body for team-api</p>");
   });
 
   it("does not retry when the server refuses the credentials", async () => {

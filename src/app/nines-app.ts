@@ -68,6 +68,7 @@ export interface NinesApp {
   ctx(actor: Actor): Ctx;
   /** Reads the config path again and applies it; on errors the running configuration stays as it was. */
   reloadConfig(): Promise<ApplyResult | null>;
+  /** Serves HTTP, then starts delivering notifications (an app that never listens does not deliver). */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -86,6 +87,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: settings.logLevel });
   const metrics = createMetrics();
+  const phases = startupPhases();
   const database = openDatabase({
     url: settings.databaseUrl,
     dataDir: settings.dataDir,
@@ -94,6 +96,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ migrations: applied }, "database migrated");
+    phases.mark("database");
   } catch (error) {
     await database.db.destroy();
     throw error;
@@ -101,7 +104,9 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   const events = createEventBus((name, error) =>
     log.error({ err: error, event: name }, "event subscriber failed"),
   );
-  const registry = createKindRegistry();
+  const registry = createKindRegistry(
+    settings.configPath ? { read: "under", path: settings.configPath } : { read: "nowhere" },
+  );
   const config = new ConfigService(registry);
   const ctx = (actor: Actor): Ctx => ({
     actor,
@@ -124,6 +129,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     await writeFile(tokenFile, `${secret}\n`, { mode: 0o600 });
     adminTokenFile = tokenFile;
   }
+  phases.mark("bootstrap");
 
   const applyConfigPath = async (source: "startup" | "reload"): Promise<ApplyResult | null> => {
     if (!settings.configPath) return null;
@@ -150,6 +156,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
   }
   if (startup?.applied)
     log.info({ revision: startup.revision, changes: startup.plan?.changes.length }, "configuration applied");
+  phases.mark("config");
 
   const addressPolicy = { allow: settings.checkAllowCidrs, deny: settings.checkDenyCidrs };
   try {
@@ -169,6 +176,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     throw error;
   }
   const { backend: metricsBackend, tsdb } = opened;
+  phases.mark("tsdb");
   // Worker threads need the compiled worker and the real clock; tests with a simulated clock probe in-process.
   const canUseWorkers = settings.checkWorkers > 0 && clock === systemClock && workersAvailable();
   const inProcess = inProcessExecutor({ now: () => clock.now(), addressPolicy });
@@ -254,17 +262,6 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     backend: () => metricsBackend,
     schedule: clock === systemClock,
   });
-  if (settings.runChecks) {
-    // Alerting first, so it hears the first SLO and rule alerts; SLOs before checks, to count the first runs.
-    if (options.alerting !== false) {
-      await alerting.start();
-      notifications.start();
-    }
-    await slos.start();
-    await checks.start();
-    await scrape.start();
-    await rules.start();
-  } else await executor.close();
   const server = await buildServer(
     {
       db: database.db,
@@ -300,6 +297,24 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     }),
   );
 
+  phases.mark("server");
+  // The loops start once the server is built, so that building it does not share the event loop with the
+  // flushes a crash left due.
+  if (settings.runChecks) {
+    // Alerting first, so it hears the first SLO and rule alerts; SLOs before checks, to count the first runs.
+    if (options.alerting !== false) {
+      await alerting.start();
+      phases.mark("alerting");
+    }
+    await slos.start();
+    phases.mark("slos");
+    await checks.start();
+    phases.mark("checks");
+    await scrape.start();
+    await rules.start();
+    phases.mark("scrapeAndRules");
+  } else await executor.close();
+  log.info({ phasesMs: phases.done() }, "started");
   let closed = false;
   return {
     settings,
@@ -333,7 +348,11 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       return result;
     },
     async listen() {
-      return server.listen({ host: settings.host, port: settings.port });
+      const url = await server.listen({ host: settings.host, port: settings.port });
+      // Delivery starts once the server is up: the backlog a crash leaves (notifications in flight, retries
+      // due) would otherwise hold the event loop and delay serving by seconds.
+      if (settings.runChecks && options.alerting !== false) notifications.start();
+      return url;
     },
     async close() {
       if (closed) return;
@@ -354,5 +373,19 @@ export async function createNines(settings: Settings, options: CreateOptions = {
       await metricsBackend.close();
       await database.db.destroy();
     },
+  };
+}
+
+/** Milliseconds spent in each start-up phase, for the "started" log line. */
+function startupPhases() {
+  let last = performance.now();
+  const phases: Record<string, number> = {};
+  return {
+    mark(name: string) {
+      const now = performance.now();
+      phases[name] = Math.round(now - last);
+      last = now;
+    },
+    done: () => phases,
   };
 }

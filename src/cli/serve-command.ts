@@ -28,9 +28,14 @@ export function registerServeCommand(program: Command): void {
           dataDir: options.dataDir,
           databaseUrl: options.databaseUrl,
         });
+        // Since the process started: the time to load the code, then the time until it serves.
+        const loadedMs = Math.round(performance.now());
         const app = await createNines(settings);
         const url = await app.listen();
-        app.log.info({ url, database: app.database.description }, "nines is serving");
+        app.log.info(
+          { url, database: app.database.description, loadedMs, readyMs: Math.round(performance.now()) },
+          "nines is serving",
+        );
         if (app.adminTokenFile)
           process.stderr.write(`The admin token was written to ${app.adminTokenFile} (mode 0600).\n`);
         else if (settings.adminToken)

@@ -98,6 +98,8 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
           if (sent === undefined) return;
           const integration = `${type}[${index}]`;
           const payload: OutboxPayload = { request: sent, type, config };
+          if (integrations.templates && integrations.templates.length > 0)
+            payload.templates = integrations.templates.map((t) => ({ name: t.name, text: t.text }));
           rows.push({
             id: newId(now),
             idempotency_key: `${request.idempotencyKey}/${integration}`,

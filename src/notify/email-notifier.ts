@@ -2,7 +2,8 @@ import nodemailer from "nodemailer";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { hashKey, missing, type Notifier, type SendOutcome, secretOf, truncate } from "./notifier.js";
-import { defaultHtml, defaultText, defaultTitle, renderText } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { defaultHtml, defaultText, defaultTitle, type TemplateFile } from "./notify-template.js";
 
 type EmailConfig = IntegrationConfigs["email_configs"];
 
@@ -12,13 +13,13 @@ export function emailMessage(
   config: EmailConfig,
   externalURL: string,
   idempotencyKey: string,
+  templates: readonly TemplateFile[] = [],
 ) {
-  const text = (t: string | undefined, fallback: () => string) =>
-    renderText(t, fallback, request, externalURL);
+  const text = fieldText(request, externalURL, templates);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers ?? {}))
     headers[name.toLowerCase()] = text(value, () => value);
-  const subject = headers.subject ?? defaultTitle(request);
+  const subject = headers.subject ?? text(undefined, () => defaultTitle(request), "email.default.subject");
   const to = headers.to ?? text(config.to, () => "");
   const from = headers.from ?? text(config.from, () => "");
   delete headers.subject;
@@ -29,7 +30,7 @@ export function emailMessage(
     to,
     subject: subject.replace(/[\r\n]+/g, " "),
     text: text(config.text, () => defaultText(request, externalURL)),
-    html: text(config.html, () => defaultHtml(request, externalURL)),
+    html: text(config.html, () => defaultHtml(request, externalURL), "email.default.html"),
     // A retried notification keeps its Message-ID, so mail systems can drop a duplicate.
     messageId: `<${hashKey(idempotencyKey).slice(0, 32)}@nines>`,
     headers,
@@ -43,7 +44,7 @@ function splitHostPort(smarthost: string): { host: string; port: number } {
 
 /** SMTP through nodemailer; STARTTLS is required unless require_tls is false (Alertmanager's default). */
 export const emailNotifier: Notifier<EmailConfig> = {
-  async send({ request, config, externalURL, idempotencyKey, signal }): Promise<SendOutcome> {
+  async send({ request, config, externalURL, idempotencyKey, templates, signal }): Promise<SendOutcome> {
     if (!config.smarthost) return missing("email smarthost");
     if (!config.to) return missing("email to");
     const { host, port } = splitHostPort(config.smarthost);
@@ -67,7 +68,9 @@ export const emailNotifier: Notifier<EmailConfig> = {
     const abort = () => transport.close();
     signal.addEventListener("abort", abort, { once: true });
     try {
-      const info = await transport.sendMail(emailMessage(request, config, externalURL, idempotencyKey));
+      const info = await transport.sendMail(
+        emailMessage(request, config, externalURL, idempotencyKey, templates),
+      );
       return { ok: true, response: truncate(String(info.response ?? "")) };
     } catch (error) {
       if (signal.aborted) return { ok: false, retry: true, error: "request aborted: timeout" };

@@ -23,3 +23,4 @@ export { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
 export { notifyRoutes } from "./notify-routes.js";
 export { OutboxWorker, type OutboxWorkerOptions } from "./outbox-worker.js";
 export { signBody, webhookMessage } from "./webhook-notifier.js";
+export { type TemplateFileAccess, templateFilesTranslator } from "./template-files.js";

@@ -37,6 +37,11 @@ export interface OutboxPayload {
   type: IntegrationType;
   /** The integration's config; may hold secrets (URLs with tokens, keys): never shown or logged. */
   config: Record<string, unknown>;
+  /**
+   * The configuration's template files when the notification was enqueued: a retry, and a notification
+   * delivered after a restart or by another replica, renders with the same templates.
+   */
+  templates?: Array<{ name: string; text: string }>;
   /** Set when an operator sent a dead letter back: its age limit counts from here. */
   retriedAt?: number;
 }

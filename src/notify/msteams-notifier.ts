@@ -1,13 +1,23 @@
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { httpConfigHeaders, missing, type Notifier, postJson, secretOf } from "./notifier.js";
-import { countsLine, defaultTitle, renderText, summarizeAlerts } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { countsLine, defaultTitle, summarizeAlerts, type TemplateFile } from "./notify-template.js";
 
 type TeamsConfig = IntegrationConfigs["msteamsv2_configs"] | IntegrationConfigs["msteams_configs"];
 
 /** An Adaptive Card 1.4 in the message envelope that Teams Workflows (Power Automate) webhooks take. */
-export function teamsMessage(request: NotificationRequest, config: TeamsConfig, externalURL: string) {
-  const title = renderText(config.title, () => defaultTitle(request), request, externalURL);
+export function teamsMessage(
+  request: NotificationRequest,
+  config: TeamsConfig,
+  externalURL: string,
+  templates: readonly TemplateFile[] = [],
+  /** msteams_configs or msteamsv2_configs: names Alertmanager's default templates ("msteams.default.title"). */
+  prefix: "msteams" | "msteamsv2" = "msteamsv2",
+) {
+  const field = fieldText(request, externalURL, templates);
+  const title = field(config.title, () => defaultTitle(request), `${prefix}.default.title`);
+  const text = field(config.text, () => "", `${prefix}.default.text`);
   const body: unknown[] = [
     {
       type: "TextBlock",
@@ -19,12 +29,8 @@ export function teamsMessage(request: NotificationRequest, config: TeamsConfig, 
     },
     { type: "TextBlock", text: countsLine(request), isSubtle: true, spacing: "None", wrap: true },
   ];
-  if (config.text !== undefined) {
-    body.push({
-      type: "TextBlock",
-      text: renderText(config.text, () => "", request, externalURL),
-      wrap: true,
-    });
+  if (config.text !== undefined || text !== "") {
+    body.push({ type: "TextBlock", text, wrap: true });
   } else {
     for (const a of summarizeAlerts(request)) {
       body.push({
@@ -69,12 +75,18 @@ export function teamsMessage(request: NotificationRequest, config: TeamsConfig, 
   };
 }
 
+function teamsNotifier(prefix: "msteams" | "msteamsv2"): Notifier<TeamsConfig> {
+  return {
+    async send({ request, config, externalURL, templates, signal }) {
+      const url = await secretOf(config.webhook_url, config.webhook_url_file);
+      if (!url) return missing("teams webhook_url");
+      const headers = await httpConfigHeaders(config.http_config);
+      const message = teamsMessage(request, config, externalURL, templates, prefix);
+      return postJson(url, message, { headers, signal });
+    },
+  };
+}
+
 /** msteamsv2_configs, and msteams_configs pointed at a Workflows URL (Office 365 connectors are retired). */
-export const msteamsNotifier: Notifier<TeamsConfig> = {
-  async send({ request, config, externalURL, signal }) {
-    const url = await secretOf(config.webhook_url, config.webhook_url_file);
-    if (!url) return missing("teams webhook_url");
-    const headers = await httpConfigHeaders(config.http_config);
-    return postJson(url, teamsMessage(request, config, externalURL), { headers, signal });
-  },
-};
+export const msteamsNotifier: Notifier<TeamsConfig> = teamsNotifier("msteams");
+export const msteamsv2Notifier: Notifier<TeamsConfig> = teamsNotifier("msteamsv2");

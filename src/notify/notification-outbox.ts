@@ -2,8 +2,13 @@ import type { Kysely } from "kysely";
 import type { NotificationRequest, ReceiverConfig } from "../alerting/routing/index.js";
 import type { Schema } from "../platform/db/schema.js";
 
-/** A receiver's integrations (webhook_configs, slack_configs, …) as the alerting configuration gives them. */
-export type ReceiverIntegrations = Omit<ReceiverConfig, "name">;
+/**
+ * A receiver's integrations (webhook_configs, slack_configs, …) as the alerting configuration gives them,
+ * and the configuration's template files (`templates:`) whose `{{ define }}`s their messages may use.
+ */
+export type ReceiverIntegrations = Omit<ReceiverConfig, "name"> & {
+  templates?: ReadonlyArray<{ name: string; text: string }>;
+};
 
 /**
  * Where the routing pipeline hands notifications over for delivery. `enqueue` writes one outbox row per

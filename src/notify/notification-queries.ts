@@ -45,6 +45,18 @@ export type NotificationDetail = z.infer<typeof NotificationDetail>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * The outbox marks a row "sending" while a worker holds its lease; to readers that is still pending (waiting
+ * for a delivery that has not succeeded yet).
+ */
+export function storedStatuses(status: NotificationStatus): string[] {
+  return status === "pending" ? ["pending", "sending"] : [status];
+}
+
+function isPending(stored: string): boolean {
+  return stored === "pending" || stored === "sending";
+}
+
 function viewOf(row: Schema["notification_outbox"]): NotificationView {
   let payload: Partial<OutboxPayload> = {};
   try {
@@ -60,7 +72,7 @@ function viewOf(row: Schema["notification_outbox"]): NotificationView {
     integration: row.integration,
     status: NotificationStatus.catch("pending").parse(row.status),
     attempts: row.attempts,
-    nextAttemptAt: row.status === "pending" ? iso(row.next_attempt_at) : null,
+    nextAttemptAt: isPending(row.status) ? iso(row.next_attempt_at) : null,
     lastError: row.last_error,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -85,7 +97,7 @@ export async function listNotifications({
   authorize(ctx, "notification.read");
   const limit = input.limit ?? NOTIFICATIONS_PAGE_DEFAULT;
   let query = ctx.db.selectFrom("notification_outbox").selectAll();
-  if (input.status) query = query.where("status", "=", input.status);
+  if (input.status) query = query.where("status", "in", storedStatuses(input.status));
   if (input.receiver) query = query.where("receiver", "=", input.receiver);
   if (input.after) query = query.where("id", "<", input.after);
   const rows = await query

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { NotificationRequest } from "../alerting/routing/index.js";
+import type { TemplateFile } from "./notify-template.js";
 
 /** What a notifier gets for one attempt. */
 export interface SendInput<C> {
@@ -8,6 +9,8 @@ export interface SendInput<C> {
   /** The outbox row's idempotency key: the same on every retry of this notification. */
   idempotencyKey: string;
   externalURL: string;
+  /** The configuration's template files: their `{{ define }}`s are used by the integration's text fields. */
+  templates?: readonly TemplateFile[];
   /** Aborted on the per-attempt timeout and when the worker stops. */
   signal: AbortSignal;
 }

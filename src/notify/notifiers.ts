@@ -1,7 +1,7 @@
 import { discordNotifier } from "./discord-notifier.js";
 import { emailNotifier } from "./email-notifier.js";
 import type { IntegrationConfigs, IntegrationType } from "./integrations.js";
-import { msteamsNotifier } from "./msteams-notifier.js";
+import { msteamsNotifier, msteamsv2Notifier } from "./msteams-notifier.js";
 import type { Notifier } from "./notifier.js";
 import { ntfyNotifier } from "./ntfy-notifier.js";
 import { opsgenieNotifier } from "./opsgenie-notifier.js";
@@ -22,6 +22,6 @@ export const NOTIFIERS: NotifierRegistry = {
   telegram_configs: telegramNotifier,
   discord_configs: discordNotifier,
   msteams_configs: msteamsNotifier,
-  msteamsv2_configs: msteamsNotifier,
+  msteamsv2_configs: msteamsv2Notifier,
   ntfy_configs: ntfyNotifier,
 };

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Schema } from "../platform/db/schema.js";
+import { type NotificationStatus, storedStatuses } from "./notification-queries.js";
 
 /** "webhook_configs[0]" → "webhook", the integration label Alertmanager's metrics use. */
 export function integrationLabel(integration: string): string {
@@ -39,14 +40,14 @@ export function createNotifyMetrics(registry: Registry, db: Kysely<Schema>): Not
     labelNames: ["receiver", "integration", "outcome"] as const,
     registers: [registry],
   });
-  const byStatus = async (status: string) =>
+  const byStatus = async (status: NotificationStatus) =>
     db
       .selectFrom("notification_outbox")
       .select(["receiver", "integration", db.fn.countAll<number | string | bigint>().as("n")])
-      .where("status", "=", status)
+      .where("status", "in", storedStatuses(status))
       .groupBy(["receiver", "integration"])
       .execute();
-  const fill = async (gauge: Gauge<"receiver" | "integration">, status: string) => {
+  const fill = async (gauge: Gauge<"receiver" | "integration">, status: NotificationStatus) => {
     gauge.reset();
     try {
       const totals = new Map<string, { receiver: string; integration: string; n: number }>();

@@ -9,7 +9,8 @@ import {
   outcomeOf,
   secretOf,
 } from "./notifier.js";
-import { defaultText, defaultTitle, renderText } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { defaultText, defaultTitle, type TemplateFile } from "./notify-template.js";
 
 type NtfyConfig = IntegrationConfigs["ntfy_configs"];
 
@@ -20,10 +21,17 @@ const headerText = (text: string) =>
   /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text, "utf8").toString("base64")}?=`;
 
 /** A publish: the message as the body, title, priority and tags as headers. */
-export function ntfyRequest(request: NotificationRequest, config: NtfyConfig, externalURL: string) {
+export function ntfyRequest(
+  request: NotificationRequest,
+  config: NtfyConfig,
+  externalURL: string,
+  templates: readonly TemplateFile[] = [],
+) {
   const firing = request.status === "firing";
-  const title = renderText(config.title, () => defaultTitle(request), request, externalURL);
-  const body = renderText(config.message, () => defaultText(request, externalURL), request, externalURL);
+  const field = fieldText(request, externalURL, templates);
+  // Alertmanager 0.25 has no ntfy integration, hence no default template names to redefine.
+  const title = field(config.title, () => defaultTitle(request));
+  const body = field(config.message, () => defaultText(request, externalURL));
   const tags = config.tags ?? [firing ? "rotating_light" : "white_check_mark"];
   const headers: Record<string, string> = {
     "content-type": "text/plain; charset=utf-8",
@@ -37,8 +45,8 @@ export function ntfyRequest(request: NotificationRequest, config: NtfyConfig, ex
 }
 
 export const ntfyNotifier: Notifier<NtfyConfig> = {
-  async send({ request, config, externalURL, signal }) {
-    const publish = ntfyRequest(request, config, externalURL);
+  async send({ request, config, externalURL, templates, signal }) {
+    const publish = ntfyRequest(request, config, externalURL, templates);
     const token = await secretOf(config.token, config.token_file);
     const headers = {
       ...(await httpConfigHeaders(config.http_config)),

@@ -1,26 +1,31 @@
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { hashKey, httpConfigHeaders, missing, type Notifier, postJson, secretOf } from "./notifier.js";
-import { defaultText, defaultTitle, renderText } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { defaultText, defaultTitle, type TemplateFile } from "./notify-template.js";
 
 type OpsgenieConfig = IntegrationConfigs["opsgenie_configs"];
 
 export const OPSGENIE_API_URL = "https://api.opsgenie.com/";
 
 /** The Alert API v2 call for a notification: create while firing, close by alias once resolved. */
-export function opsgenieCall(request: NotificationRequest, config: OpsgenieConfig, externalURL: string) {
+export function opsgenieCall(
+  request: NotificationRequest,
+  config: OpsgenieConfig,
+  externalURL: string,
+  templates: readonly TemplateFile[] = [],
+) {
   const base = (config.api_url ?? OPSGENIE_API_URL).replace(/\/?$/, "/");
   const alias = hashKey(request.groupKey);
-  const text = (t: string | undefined, fallback: () => string) =>
-    renderText(t, fallback, request, externalURL);
-  const source = text(config.source, () => externalURL || "Nines");
+  const text = fieldText(request, externalURL, templates);
+  const source = text(config.source, () => externalURL || "Nines", "opsgenie.default.source");
   if (request.status === "resolved") {
     return {
       url: `${base}v2/alerts/${encodeURIComponent(alias)}/close?identifierType=alias`,
       body: { source, note: text(config.note, () => "Resolved") },
     };
   }
-  const message = text(config.message, () => defaultTitle(request));
+  const message = text(config.message, () => defaultTitle(request), "opsgenie.default.message");
   const details = config.details
     ? Object.fromEntries(Object.entries(config.details).map(([k, v]) => [k, text(v, () => v)]))
     : { ...request.commonLabels };
@@ -33,7 +38,11 @@ export function opsgenieCall(request: NotificationRequest, config: OpsgenieConfi
   const body: Record<string, unknown> = {
     message: message.length > 130 ? `${message.slice(0, 129)}…` : message,
     alias,
-    description: text(config.description, () => defaultText(request, externalURL)).slice(0, 15000),
+    description: text(
+      config.description,
+      () => defaultText(request, externalURL),
+      "opsgenie.default.description",
+    ).slice(0, 15000),
     details,
     source,
   };
@@ -52,11 +61,11 @@ export function opsgenieCall(request: NotificationRequest, config: OpsgenieConfi
 }
 
 export const opsgenieNotifier: Notifier<OpsgenieConfig> = {
-  async send({ request, config, externalURL, signal }) {
+  async send({ request, config, externalURL, templates, signal }) {
     const key = await secretOf(config.api_key, config.api_key_file);
     if (!key) return missing("opsgenie api_key");
     const headers = { ...(await httpConfigHeaders(config.http_config)), authorization: `GenieKey ${key}` };
-    const call = opsgenieCall(request, config, externalURL);
+    const call = opsgenieCall(request, config, externalURL, templates);
     return postJson(call.url, call.body, { headers, signal });
   },
 };

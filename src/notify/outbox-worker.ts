@@ -71,6 +71,8 @@ export class OutboxWorker {
   private ticking: Promise<void> | undefined;
   private again = false;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
+  /** Whether rows a killed process left in "sending" were handed back (once, before the first claim). */
+  private reclaimed = false;
 
   constructor(options: OutboxWorkerOptions) {
     this.o = {
@@ -185,8 +187,27 @@ export class OutboxWorker {
     });
   }
 
+  /**
+   * On SQLite the database belongs to this one process (its data directory is locked), so a row still marked
+   * "sending" was leased by a process that died: it is due again now instead of when its lease ends. On
+   * PostgreSQL another replica may be sending it, so its lease has to run out.
+   */
+  private async reclaimOrphans(): Promise<void> {
+    if (this.reclaimed) return;
+    this.reclaimed = true;
+    if (this.o.adapter.name !== "sqlite") return;
+    const result = await this.o.db
+      .updateTable("notification_outbox")
+      .set({ status: "pending", next_attempt_at: this.o.clock.now() })
+      .where("status", "=", "sending")
+      .executeTakeFirst();
+    const rows = Number(result.numUpdatedRows);
+    if (rows > 0) this.o.log.info({ rows }, "notification outbox: resuming sends a stopped process left");
+  }
+
   /** Claims as many due rows as there are free slots and starts sending them; returns how many. */
   private async claimAndStart(): Promise<number> {
+    await this.reclaimOrphans();
     let started = 0;
     for (;;) {
       const free = this.o.concurrency - this.inflight.size;
@@ -227,7 +248,8 @@ export class OutboxWorker {
       let query = trx
         .selectFrom("notification_outbox")
         .selectAll()
-        .where("status", "=", "pending")
+        // A "sending" row whose lease ran out belongs to a process that died (or hung) while sending it.
+        .where("status", "in", ["pending", "sending"])
         .where("next_attempt_at", "<=", now);
       for (const [receiver, integration] of busy)
         query = query.where((eb) =>
@@ -239,7 +261,7 @@ export class OutboxWorker {
       if (rows.length > 0)
         await trx
           .updateTable("notification_outbox")
-          .set({ next_attempt_at: now + this.leaseMs })
+          .set({ status: "sending", next_attempt_at: now + this.leaseMs })
           .where(
             "id",
             "in",
@@ -254,9 +276,9 @@ export class OutboxWorker {
     for (const row of rows)
       await this.o.db
         .updateTable("notification_outbox")
-        .set({ next_attempt_at: row.next_attempt_at })
+        .set({ status: "pending", next_attempt_at: row.next_attempt_at })
         .where("id", "=", row.id)
-        .where("status", "=", "pending")
+        .where("status", "=", "sending")
         .execute();
   }
 
@@ -293,6 +315,7 @@ export class OutboxWorker {
             config: payload.config,
             idempotencyKey: row.idempotency_key,
             externalURL: this.o.externalURL,
+            templates: payload.templates ?? [],
             signal: controller.signal,
           })
         : { ok: false, retry: false, error: `no notifier for ${payload.type}` };
@@ -366,7 +389,7 @@ export class OutboxWorker {
           updated_at: now,
         })
         .where("id", "=", row.id)
-        .where("status", "=", "pending")
+        .where("status", "=", "sending")
         .execute();
     });
     const labels = { receiver: row.receiver, integration: integrationLabel(row.integration) };

@@ -1,7 +1,8 @@
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { hashKey, httpConfigHeaders, missing, type Notifier, postJson, secretOf } from "./notifier.js";
-import { defaultTitle, renderText } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { defaultTitle, type TemplateFile } from "./notify-template.js";
 
 type PagerdutyConfig = IntegrationConfigs["pagerduty_configs"];
 
@@ -17,11 +18,11 @@ export function pagerdutyEvent(
   config: PagerdutyConfig,
   routingKey: string,
   externalURL: string,
+  templates: readonly TemplateFile[] = [],
 ) {
-  const text = (t: string | undefined, fallback: () => string) =>
-    renderText(t, fallback, request, externalURL);
+  const text = fieldText(request, externalURL, templates);
   const action = request.status === "firing" ? "trigger" : "resolve";
-  const client = text(config.client, () => "Nines");
+  const client = text(config.client, () => "Nines", "pagerduty.default.client");
   const event: Record<string, unknown> = {
     routing_key: routingKey,
     event_action: action,
@@ -45,7 +46,7 @@ export function pagerdutyEvent(
           .map((a) => a.labels.alertname)
           .join(", "),
       };
-  const summary = text(config.description, () => defaultTitle(request));
+  const summary = text(config.description, () => defaultTitle(request), "pagerduty.default.description");
   event.payload = {
     summary: summary.length > 1024 ? `${summary.slice(0, 1023)}…` : summary,
     source: text(config.source, () => client),
@@ -57,7 +58,7 @@ export function pagerdutyEvent(
     custom_details: details,
   };
   event.client = client;
-  event.client_url = text(config.client_url, () => externalURL);
+  event.client_url = text(config.client_url, () => externalURL, "pagerduty.default.clientURL");
   const links = [
     ...(config.links ?? []).map((l) => ({ href: text(l.href, () => ""), text: text(l.text, () => "") })),
     ...request.alerts
@@ -72,7 +73,7 @@ export function pagerdutyEvent(
 }
 
 export const pagerdutyNotifier: Notifier<PagerdutyConfig> = {
-  async send({ request, config, externalURL, signal }) {
+  async send({ request, config, externalURL, templates, signal }) {
     const routingKey =
       (await secretOf(config.routing_key, config.routing_key_file)) ??
       (await secretOf(config.service_key, config.service_key_file));
@@ -80,7 +81,7 @@ export const pagerdutyNotifier: Notifier<PagerdutyConfig> = {
     const headers = await httpConfigHeaders(config.http_config);
     return postJson(
       config.url ?? PAGERDUTY_EVENTS_URL,
-      pagerdutyEvent(request, config, routingKey, externalURL),
+      pagerdutyEvent(request, config, routingKey, externalURL, templates),
       {
         headers,
         signal,

@@ -1,7 +1,8 @@
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { httpConfigHeaders, jsonField, missing, type Notifier, postJson, secretOf } from "./notifier.js";
-import { countsLine, defaultTitle, renderText, summarizeAlerts } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import { countsLine, defaultTitle, summarizeAlerts, type TemplateFile } from "./notify-template.js";
 
 type SlackConfig = IntegrationConfigs["slack_configs"];
 
@@ -27,12 +28,20 @@ function defaultSlackText(request: NotificationRequest): string {
 }
 
 /** The message an incoming webhook receives: fallback text, blocks, and a coloured attachment. */
-export function slackMessage(request: NotificationRequest, config: SlackConfig, externalURL: string) {
-  const title = renderText(config.title, () => defaultTitle(request), request, externalURL);
-  const text = renderText(config.text, () => defaultSlackText(request), request, externalURL);
+export function slackMessage(
+  request: NotificationRequest,
+  config: SlackConfig,
+  externalURL: string,
+  templates: readonly TemplateFile[] = [],
+) {
+  const field = fieldText(request, externalURL, templates);
+  const title = field(config.title, () => defaultTitle(request), "slack.default.title");
+  const text = field(config.text, () => defaultSlackText(request), "slack.default.text");
+  const fallback = field(config.fallback, () => title, "slack.default.fallback");
+  const username = field(config.username, () => "", "slack.default.username");
   const color =
     config.color !== undefined
-      ? renderText(config.color, () => "", request, externalURL)
+      ? field(config.color, () => "")
       : request.status === "firing"
         ? "danger"
         : "good";
@@ -54,11 +63,11 @@ export function slackMessage(request: NotificationRequest, config: SlackConfig, 
   if (labelFields.length > 0) blocks.push({ type: "section", fields: labelFields });
   return {
     ...(config.channel ? { channel: config.channel } : {}),
-    ...(config.username ? { username: config.username } : {}),
+    ...(username ? { username } : {}),
     ...(config.icon_emoji ? { icon_emoji: config.icon_emoji } : {}),
     ...(config.icon_url ? { icon_url: config.icon_url } : {}),
     ...(config.link_names ? { link_names: true } : {}),
-    text: config.fallback ? renderText(config.fallback, () => title, request, externalURL) : title,
+    text: fallback || title,
     blocks,
     attachments: [
       {
@@ -70,12 +79,12 @@ export function slackMessage(request: NotificationRequest, config: SlackConfig, 
 }
 
 export const slackNotifier: Notifier<SlackConfig> = {
-  async send({ request, config, externalURL, signal }) {
+  async send({ request, config, externalURL, templates, signal }) {
     const url = await secretOf(config.api_url, config.api_url_file);
     if (!url) return missing("slack api_url");
     const headers = await httpConfigHeaders(config.http_config);
     // Incoming webhooks answer "ok"; chat.postMessage answers {"ok": true}.
-    return postJson(url, slackMessage(request, config, externalURL), {
+    return postJson(url, slackMessage(request, config, externalURL, templates), {
       headers,
       signal,
       accept: (body) => body.trim() === "ok" || jsonField(body, "ok") === true,

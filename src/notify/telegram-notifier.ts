@@ -1,7 +1,14 @@
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { httpConfigHeaders, jsonField, missing, type Notifier, postJson, secretOf } from "./notifier.js";
-import { countsLine, defaultTitle, escapeHtml, renderText, summarizeAlerts } from "./notify-template.js";
+import { fieldText } from "./message-text.js";
+import {
+  countsLine,
+  defaultTitle,
+  escapeHtml,
+  summarizeAlerts,
+  type TemplateFile,
+} from "./notify-template.js";
 
 type TelegramConfig = IntegrationConfigs["telegram_configs"];
 
@@ -21,8 +28,14 @@ function defaultTelegramHtml(request: NotificationRequest): string {
 }
 
 /** sendMessage's parameters: HTML text, at most 4096 characters. */
-export function telegramMessage(request: NotificationRequest, config: TelegramConfig, externalURL: string) {
-  const text = renderText(config.message, () => defaultTelegramHtml(request), request, externalURL);
+export function telegramMessage(
+  request: NotificationRequest,
+  config: TelegramConfig,
+  externalURL: string,
+  templates: readonly TemplateFile[] = [],
+) {
+  const field = fieldText(request, externalURL, templates);
+  const text = field(config.message, () => defaultTelegramHtml(request), "telegram.default.message");
   return {
     chat_id: config.chat_id,
     text: text.length > 4096 ? `${text.slice(0, 4095)}…` : text,
@@ -33,15 +46,19 @@ export function telegramMessage(request: NotificationRequest, config: TelegramCo
 }
 
 export const telegramNotifier: Notifier<TelegramConfig> = {
-  async send({ request, config, externalURL, signal }) {
+  async send({ request, config, externalURL, templates, signal }) {
     const token = await secretOf(config.bot_token, config.bot_token_file);
     if (!token) return missing("telegram bot_token");
     const base = (config.api_url ?? TELEGRAM_API_URL).replace(/\/$/, "");
     const headers = await httpConfigHeaders(config.http_config);
-    return postJson(`${base}/bot${token}/sendMessage`, telegramMessage(request, config, externalURL), {
-      headers,
-      signal,
-      accept: (body) => jsonField(body, "ok") === true,
-    });
+    return postJson(
+      `${base}/bot${token}/sendMessage`,
+      telegramMessage(request, config, externalURL, templates),
+      {
+        headers,
+        signal,
+        accept: (body) => jsonField(body, "ok") === true,
+      },
+    );
   },
 };

@@ -110,6 +110,57 @@ spec:
     ]);
   });
 
+  it("every receiver, its own or a Receiver object's, delivers with the config's template files", () => {
+    const result = validate(`apiVersion: nines/v1
+kind: Receiver
+metadata: { name: chat }
+spec:
+  slack_configs: [{ api_url: "https://hooks.slack.example/x" }]
+---
+apiVersion: nines/v1
+kind: AlertmanagerConfig
+metadata: { name: default }
+spec:
+  alertmanager:
+    templates: ["templates/*.tmpl"]
+    route: { receiver: ops }
+    receivers:
+      - name: ops
+        webhook_configs: [{ url: "https://hooks.example.com/ops" }]
+      - name: chat
+  receiverOptions:
+    chat: { receiver: chat }
+  templateFiles:
+    - name: templates/team.tmpl
+      text: '{{ define "slack.default.title" }}team{{ end }}'
+`);
+    expect(result.problems.map(formatProblem)).toEqual([]);
+    const config = result.documents.find((d) => d.object.kind === "AlertmanagerConfig")
+      ?.object as ConfigObject<AlertmanagerConfigSpec>;
+    const receivers = result.documents
+      .filter((d) => d.object.kind === "Receiver")
+      .map((d) => d.object as ConfigObject<ReceiverSpec>);
+    const setup = alertingSetupFrom(config, receivers);
+    if ("problems" in setup) throw new Error(setup.problems.join("\n"));
+    const library = [
+      { name: "templates/team.tmpl", text: '{{ define "slack.default.title" }}team{{ end }}' },
+    ];
+    expect(setup.deliveries.get("ops")?.templates).toEqual(library);
+    expect(setup.deliveries.get("chat")?.templates).toEqual(library);
+    expect(setup.deliveries.get("chat")?.slack_configs).toHaveLength(1);
+  });
+
+  it("import keeps templates: as written and says where they are read from", () => {
+    const imported = importAlertmanagerConfig(
+      "templates:\n  - 'tmpl/*.tmpl'\nroute:\n  receiver: ops\nreceivers:\n  - name: ops\n",
+      "alertmanager.yml",
+    );
+    expect(imported.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^alertmanager\.yml:2:3: warning: templates are read relative to the directory/),
+    ]);
+    expect(imported.yaml).toContain("templates:\n      - tmpl/*.tmpl\n");
+  });
+
   it("the examples in docs/alert-routing.md validate", () => {
     const doc = readFileSync(new URL("../../../docs/alert-routing.md", import.meta.url), "utf8");
     const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]

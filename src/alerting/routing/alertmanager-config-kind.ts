@@ -38,6 +38,11 @@ const RecurringSilenceSpec = z
   })
   .describe("A silence that recurs: by named time intervals, or a cron schedule with a duration.");
 
+const TemplateFileSpec = z.strictObject({
+  name: z.string().min(1).describe("The file's path, relative to the configuration's directory."),
+  text: z.string().describe("The file's text: Go templates whose {{ define }}s the receivers use."),
+});
+
 /**
  * An Alertmanager configuration as a Nines object: `spec.alertmanager` holds an alertmanager.yml as it is;
  * the other fields are what Nines adds (receiver mapping and options, recurring silences).
@@ -54,6 +59,12 @@ export const AlertmanagerConfigSpec = z
         "Per Alertmanager receiver name: the Nines Receiver that delivers for it, and Nines's options.",
       ),
     recurringSilences: z.array(RecurringSilenceSpec).default([]),
+    templateFiles: z
+      .array(TemplateFileSpec)
+      .optional()
+      .describe(
+        "The notification template files that alertmanager.templates names, with their text: filled in when the configuration is read from files; written here when it is applied over the API, where the server has no files.",
+      ),
   })
   .superRefine((spec, ctx) => {
     const compiled = compileAlertmanagerConfig(spec.alertmanager);
@@ -150,12 +161,21 @@ export const receiverKind = defineKind<ReceiverSpec>({
   store: { async upsert() {}, async remove() {} },
 });
 
+/** A notification template file: its `{{ define }}`s are used by every receiver's messages. */
+export interface TemplateFileText {
+  name: string;
+  text: string;
+}
+
+/** What delivers for one Alertmanager receiver: its integrations and the template files they render with. */
+export type ReceiverDelivery = Omit<ReceiverConfig, "name"> & { templates?: readonly TemplateFileText[] };
+
 /** What the routing runtime needs from the applied objects. */
 export interface AlertingSetup {
   config: RoutingConfig;
   receiverOptions: Record<string, Partial<ReceiverOptions>>;
   /** Per Alertmanager receiver name: the integrations that deliver for it (its own, or its Receiver object's). */
-  deliveries: Map<string, Omit<ReceiverConfig, "name">>;
+  deliveries: Map<string, ReceiverDelivery>;
   recurringSilences: SilenceInput[];
 }
 
@@ -170,13 +190,16 @@ export function alertingSetupFrom(
     return { problems: compiled.problems.map((p) => `${p.path.join(".")}: ${p.message}`) };
   const byName = new Map(receivers.map((r) => [r.metadata.name, r.spec]));
   const receiverOptions: Record<string, Partial<ReceiverOptions>> = {};
-  const deliveries = new Map<string, Omit<ReceiverConfig, "name">>();
+  const deliveries = new Map<string, ReceiverDelivery>();
+  // Every receiver renders with the configuration's template files, as in Alertmanager.
+  const templates = (object.spec.templateFiles ?? []).map((f) => ({ name: f.name, text: f.text }));
   for (const [name, rcv] of compiled.config.receivers) {
     const opts = object.spec.receiverOptions[name];
     const native = opts?.receiver ? byName.get(opts.receiver) : undefined;
     const { name: _n, ...own } = rcv;
     const { sendResolvedAfterMute, ...integrations } = native ?? {};
-    deliveries.set(name, native ? integrations : own);
+    const delivery: ReceiverDelivery = native ? integrations : own;
+    deliveries.set(name, templates.length > 0 ? { ...delivery, templates } : delivery);
     const o: Partial<ReceiverOptions> = {};
     const after = opts?.sendResolvedAfterMute ?? sendResolvedAfterMute;
     if (after !== undefined) o.sendResolvedAfterMute = after;

@@ -36,7 +36,8 @@ export function importAlertmanagerConfig(text: string, file: string, name = "def
   if (!loaded.config) return { problems: loaded.problems };
   const problems: ConfigProblem[] = [];
   // Start from the file as written (not the parsed form) so values read back exactly as the user wrote them.
-  const raw = parseYamlWithPositions(text, file).value as Record<string, unknown>;
+  const written = parseYamlWithPositions(text, file);
+  const raw = written.value as Record<string, unknown>;
   const taken = new Set<string>();
   const documents: unknown[] = [];
   const receiverOptions: Record<string, { receiver: string }> = {};
@@ -55,12 +56,13 @@ export function importAlertmanagerConfig(text: string, file: string, name = "def
     return { name: rcvName };
   });
   if (Array.isArray(raw.templates) && raw.templates.length > 0) {
+    // The globs stay as written; they are read relative to the file the output is saved in.
     problems.push({
       file,
-      line: 0,
-      column: 0,
+      ...written.locate(["templates"]),
       severity: "warning",
-      message: "templates are kept but not read: Nines renders notifications with its own templates",
+      message:
+        "templates are read relative to the directory of the file you save this output in: save it beside the template files (or adjust the paths), then check with `nines validate`",
     });
   }
   const alertmanager: Record<string, unknown> = { ...raw, receivers: namesOnly };

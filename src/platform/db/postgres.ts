@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { Kysely, PostgresDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import {
   type DialectAdapter,
   type OpenedDatabase,
@@ -8,8 +9,17 @@ import {
 } from "./dialect.js";
 import type { Schema } from "./schema.js";
 
-// int8 (bigint) columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
-pg.types.setTypeParser(20, (value) => Number(value));
+let loaded: typeof pg | undefined;
+
+/** pg is loaded when PostgreSQL is opened: a server on SQLite does not pay for it at every start. */
+function loadPg(): typeof pg {
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)("pg") as typeof pg;
+    // int8 (bigint) columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
+    loaded.types.setTypeParser(20, (value) => Number(value));
+  }
+  return loaded;
+}
 
 const postgresAdapter: DialectAdapter = {
   name: "postgres",
@@ -21,7 +31,7 @@ const postgresAdapter: DialectAdapter = {
 };
 
 export function openPostgres(url: string, observe?: QueryObserver): OpenedDatabase {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
+  const pool = new (loadPg().Pool)({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   const db = new Kysely<Schema>({
