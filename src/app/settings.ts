@@ -85,6 +85,15 @@ export const Settings = z.object({
     .min(0)
     .default(200)
     .describe("Probe checks from which probes move to the worker threads; fewer run on the main thread."),
+  heapGrowthPercent: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(50)
+    .describe(
+      "How far V8 may grow the heap past the live data before a full collection (50 = 1.5×); 0 keeps V8's own, up to 4×.",
+    ),
   checkAllowCidrs: CommaList.describe(
     "Addresses checks may reach even if blocked by default, e.g. 169.254.169.254/32.",
   ),
@@ -127,6 +136,7 @@ const ENV: Record<keyof Settings, string> = {
   checkConcurrency: "NINES_CHECK_CONCURRENCY",
   checkWorkers: "NINES_CHECK_WORKERS",
   checkWorkersFrom: "NINES_CHECK_WORKERS_FROM",
+  heapGrowthPercent: "NINES_HEAP_GROWTH_PERCENT",
   checkAllowCidrs: "NINES_CHECK_ALLOW_CIDRS",
   checkDenyCidrs: "NINES_CHECK_DENY_CIDRS",
   runChecks: "NINES_RUN_CHECKS",

@@ -17,9 +17,10 @@ export function registerServeCommand(program: Command): void {
         dataDir?: string;
         databaseUrl?: string;
       }) => {
-        const [{ createNines }, { loadSettings }] = await Promise.all([
+        const [{ createNines }, { loadSettings }, { limitHeapGrowth }] = await Promise.all([
           import("../app/nines-app.js"),
           import("../app/settings.js"),
+          import("../platform/heap-growth.js"),
         ]);
         const settings = loadSettings(process.env, {
           configPath: options.config,
@@ -28,6 +29,8 @@ export function registerServeCommand(program: Command): void {
           dataDir: options.dataDir,
           databaseUrl: options.databaseUrl,
         });
+        // Before the server holds anything: a long-running server keeps its garbage in check (see heap-growth.ts).
+        limitHeapGrowth(settings.heapGrowthPercent);
         // Since the process started: the time to load the code, then the time until it serves.
         const loadedMs = Math.round(performance.now());
         const app = await createNines(settings);
