@@ -1,4 +1,3 @@
-import nodemailer from "nodemailer";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { hashKey, missing, type Notifier, type SendOutcome, secretOf, truncate } from "./notifier.js";
@@ -52,6 +51,8 @@ export const emailNotifier: Notifier<EmailConfig> = {
       (await secretOf(config.auth_password, config.auth_password_file)) ??
       (await secretOf(config.auth_secret, config.auth_secret_file));
     const tls = (config.tls_config ?? {}) as Record<string, unknown>;
+    // Loaded on the first email, not at every start: nodemailer is about 40 modules most servers never use.
+    const { default: nodemailer } = await import("nodemailer");
     const transport = nodemailer.createTransport({
       host,
       port,
