@@ -7,10 +7,13 @@
 //   POST /tick?now=MS   one SloRuntime.tick(now): the SLI queries of the minute that closed, folding into
 //                       every SLO's buckets, budget and every tier; answers wall and CPU time of the tick
 //   GET  /status        how many SLOs have data, and their health
+//   GET  /memory        process.memoryUsage() and V8's heap before and after a full GC (what is live vs garbage)
 // Env: NINES_DATA_DIR, NINES_CONFIG, NINES_PORT, CONTROL_PORT, START_MS, NINES_ADMIN_TOKEN.
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const root = resolve(import.meta.dirname, "../..");
 const load = (path) => import(pathToFileURL(join(root, "dist", path)).href);
@@ -53,6 +56,30 @@ function status() {
   return { ...counts, meanSli: counts.withData > 0 ? sliSum / counts.withData : null };
 }
 
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc");
+
+function memoryBreakdown() {
+  const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+  const usage = () => {
+    const m = process.memoryUsage();
+    return {
+      rssMiB: mib(m.rss),
+      heapTotalMiB: mib(m.heapTotal),
+      heapUsedMiB: mib(m.heapUsed),
+      externalMiB: mib(m.external),
+      arrayBuffersMiB: mib(m.arrayBuffers),
+    };
+  };
+  const before = usage();
+  collectGarbage();
+  const after = usage();
+  const spaces = Object.fromEntries(
+    v8.getHeapSpaceStatistics().map((s) => [s.space_name, mib(s.space_used_size)]),
+  );
+  return { beforeGc: before, afterGc: after, heapSpacesUsedMiB: spaces };
+}
+
 const control = createServer(async (req, res) => {
   try {
     const url = new URL(req.url ?? "/", "http://x");
@@ -81,6 +108,8 @@ const control = createServer(async (req, res) => {
         rssMiB: mem.rss / 2 ** 20,
         heapUsedMiB: mem.heapUsed / 2 ** 20,
       };
+    } else if (url.pathname === "/memory") {
+      body = memoryBreakdown();
     } else if (url.pathname === "/status") {
       body = status();
     } else {

@@ -258,20 +258,28 @@ async function runNines(n, grouped) {
     `  nines${grouped ? " grouped" : ""} ${n}: applied and replayed ${HISTORY_MIN} min of history in ${round(reload.wallMs / 1000, 1)} s (${round(reload.cpuMs / 1000, 1)} s CPU)`,
   );
 
+  const afterReplay = memory(child.pid);
   const cycles = [];
   for (let k = 1; k <= CYCLES; k++) {
     const minuteStart = t0 + (k - 1) * MINUTE;
+    const pushStarted = performance.now();
     await push(system, source, minuteStart + STEP_MS, MINUTE / STEP_MS);
+    const pushMs = performance.now() - pushStarted;
     const cpuBefore = cpuSeconds(child.pid);
     const tick = await control(ctl, `/tick?now=${minuteStart + MINUTE + 5000}`);
     const procCpu = cpuSeconds(child.pid) - cpuBefore;
-    cycles.push({ ...tick, procCpuSeconds: procCpu });
+    cycles.push({ ...tick, procCpuSeconds: procCpu, pushMs });
     console.log(
-      `  nines${grouped ? " grouped" : ""} ${n}: cycle ${k}: ${round(tick.wallMs, 1)} ms wall, ${round(tick.cpuMs, 1)} ms CPU, RSS ${round(tick.rssMiB, 1)} MiB`,
+      `  nines${grouped ? " grouped" : ""} ${n}: cycle ${k}: ${round(tick.wallMs, 1)} ms wall, ${round(tick.cpuMs, 1)} ms CPU, RSS ${round(tick.rssMiB, 1)} MiB (the minute's samples pushed in ${round(pushMs / 1000, 1)} s)`,
     );
   }
   const status = await (await fetch(`${ctl}/status`)).json();
   const mem = memory(child.pid);
+  // After the RSS reading: the worker's full GC would change it.
+  const heap = await (await fetch(`${ctl}/memory`)).json();
+  console.log(
+    `  nines${grouped ? " grouped" : ""} ${n}: RSS ${mem.rssMiB} MiB (peak ${mem.peakRssMiB}); heap used ${heap.beforeGc.heapUsedMiB} MiB, ${heap.afterGc.heapUsedMiB} MiB live after a full GC; array buffers ${heap.afterGc.arrayBuffersMiB} MiB`,
+  );
   await stopChild(child, 30_000);
   const cpuMs = cycles.map((c) => c.cpuMs);
   const wallMs = cycles.map((c) => c.wallMs);
@@ -288,12 +296,16 @@ async function runNines(n, grouped) {
     applyAndReplay: {
       wallSeconds: round(reload.wallMs / 1000, 2),
       cpuSeconds: round(reload.cpuMs / 1000, 2),
+      rssAfterMiB: afterReplay.rssMiB,
+      peakRssMiB: afterReplay.peakRssMiB,
     },
     cycles: cycles.map((c) => ({
       wallMs: round(c.wallMs, 1),
       cpuMs: round(c.cpuMs, 1),
       procCpuSeconds: round(c.procCpuSeconds, 2),
       rssMiB: round(c.rssMiB, 1),
+      heapUsedMiB: round(c.heapUsedMiB, 1),
+      samplesPushSeconds: round(c.pushMs / 1000, 2),
     })),
     cycleCpuSecondsMean: round(meanCpuMs / 1000, 3),
     cycleCpuSecondsMax: round(Math.max(...cpuMs) / 1000, 3),
@@ -304,6 +316,7 @@ async function runNines(n, grouped) {
     missedCycles: wallMs.filter((ms) => ms > NINES_INTERVAL_S * 1000).length,
     rssMiB: mem.rssMiB,
     peakRssMiB: mem.peakRssMiB,
+    memory: heap,
     status,
   };
 }
@@ -338,13 +351,19 @@ async function runPrometheus(n) {
   if (exported.skipped.length > 0) throw new Error(`exporter skipped SLOs: ${exported.skipped[0].reason}`);
   writeFileSync(join(dir, "slo-rules.yml"), formatRuleFile(exported.groups));
   const rules = exported.groups.reduce((k, g) => k + g.rules.length, 0);
-  writeFileSync(
-    join(dir, "prometheus.yml"),
-    `global:\n  scrape_interval: 1m\n  evaluation_interval: ${PEER_INTERVAL_S}s\nrule_files: [slo-rules.yml]\nscrape_configs: []\n`,
-  );
+  const configFile = join(dir, "prometheus.yml");
+  const writeConfig = (ruleFiles) =>
+    writeFileSync(
+      configFile,
+      `global:\n  scrape_interval: 1m\n  evaluation_interval: ${PEER_INTERVAL_S}s\nrule_files: [${ruleFiles}]\nscrape_configs: []\n`,
+    );
+  // No rules until the history is in: a rule group evaluated at start-up appends its samples (Sloth's
+  // `vector(0.999)` objective rules always return one) at the wall-clock time, and from then on the head
+  // rejects anything more than an hour older as "out of bounds" (2.42 has no out-of-order window by default).
+  writeConfig("");
   const port = await freePort();
   const child = startChild("prometheus", "prometheus", [
-    `--config.file=${join(dir, "prometheus.yml")}`,
+    `--config.file=${configFile}`,
     `--storage.tsdb.path=${join(dir, "data")}`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--web.enable-remote-write-receiver",
@@ -357,14 +376,33 @@ async function runPrometheus(n) {
   const historySteps = (HISTORY_MIN * MINUTE) / STEP_MS;
   let now = Math.floor(Date.now() / STEP_MS) * STEP_MS;
   const historyFrom = now - (historySteps - 1) * STEP_MS;
-  const started = performance.now();
+  let started = performance.now();
+  // Oldest first, every series' step k before any step k+8: the head's newest sample never runs ahead of
+  // what is still to come by more than a request's two minutes, well inside the hour it accepts.
   const historySamples = await push(system, source, historyFrom, historySteps);
+  const historySeconds = (performance.now() - started) / 1000;
+  let last = historyFrom + (historySteps - 1) * STEP_MS;
+
+  // Then the rules, as a rule file added to a running server: a config reload (SIGHUP), confirmed by the
+  // reload metric and the number of rules the rule manager reports.
+  started = performance.now();
+  writeConfig("slo-rules.yml");
+  process.kill(child.pid, "SIGHUP");
+  await waitFor(
+    "prometheus rules",
+    child,
+    async () => {
+      const reloaded = await sumMetric(base, "prometheus_config_last_reload_successful");
+      const loaded = await sumMetric(base, "prometheus_rule_group_rules");
+      return reloaded.sum === 1 && loaded.sum === rules;
+    },
+    600_000,
+  );
   console.log(
-    `  prometheus ${n}: ${exported.groups.length} rule groups (${rules} rules); ${historySamples} history samples in ${round((performance.now() - started) / 1000, 1)} s`,
+    `  prometheus ${n}: ${historySamples} history samples in ${round(historySeconds, 1)} s; then ${exported.groups.length} rule groups (${rules} rules) loaded in ${round((performance.now() - started) / 1000, 1)} s`,
   );
 
-  // Live samples every 15 s from here on, as a scrape would bring them.
-  let last = historyFrom + (historySteps - 1) * STEP_MS;
+  // Live samples every 15 s from here on, as a scrape would bring them (first the steps the reload took).
   const pushLive = async () => {
     now = Math.floor(Date.now() / STEP_MS) * STEP_MS;
     const steps = (now - last) / STEP_MS;

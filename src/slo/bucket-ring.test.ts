@@ -55,4 +55,23 @@ describe("BucketRing", () => {
     ring.advance(40 * MIN);
     expect(ring.sum(5 * MIN, 40 * MIN)).toEqual({ good: 0, total: 0 });
   });
+
+  it("sums a window without events to exactly 0 after fractional counts, late ones included, on both sides", () => {
+    const ring = new BucketRing(MIN, 300);
+    const t0 = 1_700_000_000_000;
+    for (let m = 0; m < 100; m++) ring.add(t0 + m * MIN, 0.7 * m + 0.1, 1.3 * m + 0.3);
+    for (let m = 170; m < 250; m++) ring.add(t0 + m * MIN, 0.3, 0.9);
+    // Late counts into buckets before and after the silent stretch.
+    for (let m = 5; m < 90; m += 7) ring.add(t0 + m * MIN, 0.11, 0.13);
+    for (let m = 180; m < 240; m += 11) ring.add(t0 + m * MIN, 0.17, 0.19);
+    const last = ring.bucketOf(t0);
+    for (const [from, to] of [
+      [99, 169],
+      [120, 140],
+      [100, 169],
+    ] as const) {
+      expect(ring.between(last + from, last + to)).toEqual({ good: 0, total: 0 });
+    }
+    expect(ring.between(last + 98, last + 169).total).toBeCloseTo(1.3 * 99 + 0.3, 4);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { scaleTiers, tierWarnings, WORKBOOK_TIERS } from "./burn-rate.js";
-import { type SloTarget, SloEvaluator } from "./slo-evaluator.js";
+import { countLevels, type SloTarget, SloEvaluator } from "./slo-evaluator.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -172,6 +172,26 @@ describe("calendar windows", () => {
     expect(after.errorBudget.totalMs).toBeCloseTo((30 * DAY + HOUR) * 0.001, 0);
   });
 
+  it("a month in Kathmandu (UTC+5:45) counts exactly the events since its local midnight, ten days on", () => {
+    const slo = new SloEvaluator(monthly("Asia/Kathmandu"));
+    const boundary = Date.UTC(2026, 9, 31, 18, 15);
+    let goodSince = 0;
+    let totalSince = 0;
+    for (let t = boundary - DAY; t < boundary + 10 * DAY; t += MINUTE) {
+      // All bad in the last hour of October: none of it may leak into November's budget.
+      const good = t >= boundary - HOUR && t < boundary ? 0 : t >= boundary && t % HOUR === 0 ? 99 : 100;
+      slo.record(t, good, 100);
+      if (t >= boundary) {
+        goodSince += good;
+        totalSince += 100;
+      }
+    }
+    const status = slo.evaluate(boundary + 10 * DAY - 1);
+    expect(status.window.start).toBe(boundary);
+    expect(status.total).toBe(totalSince);
+    expect(status.good).toBe(goodSince);
+  });
+
   it("a quarter in Berlin starts on 1 April at 00:00 CEST (22:00 UTC the day before)", () => {
     const slo = new SloEvaluator({
       ...thirtyDays,
@@ -198,6 +218,34 @@ describe("time-slice budgeting", () => {
     const status = slo.evaluate(T0 + 10 * HOUR);
     expect(status.total).toBe(120);
     expect(status.good).toBe(110);
+  });
+});
+
+describe("time-slice budgeting after a silence", () => {
+  it("closes a slice whose events arrived before a silence, at the next evaluation", () => {
+    const slo = new SloEvaluator({
+      ...thirtyDays,
+      budgeting: { method: "timeslices", sliceMs: 5 * MINUTE, sliceTargetPercent: 95 },
+    });
+    slo.record(T0 + 2 * MINUTE, 50, 100);
+    const status = slo.evaluate(T0 + 3 * HOUR);
+    expect(status.total).toBe(1);
+    expect(status.good).toBe(0);
+  });
+});
+
+describe("storage", () => {
+  it("keeps minute buckets for the page tiers, 5-minute ones for the ticket tiers and hours for the 30 days", () => {
+    expect(countLevels(thirtyDays)).toEqual([
+      { resolutionMs: MINUTE, spanMs: 6 * HOUR },
+      { resolutionMs: 5 * MINUTE, spanMs: 3 * DAY },
+      { resolutionMs: HOUR, spanMs: 30 * DAY },
+    ]);
+    const quarter = countLevels({
+      ...thirtyDays,
+      window: { kind: "calendar", unit: "quarter", timezone: "UTC" },
+    });
+    expect(quarter.at(-1)).toEqual({ resolutionMs: 15 * MINUTE, spanMs: 92 * DAY + HOUR });
   });
 });
 

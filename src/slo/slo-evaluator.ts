@@ -1,12 +1,23 @@
 import { CronExpressionParser } from "cron-parser";
-import { BucketRing } from "./bucket-ring.js";
 import { type BurnRateTier, burnRate } from "./burn-rate.js";
+import { type CountsLevel, TieredCounts } from "./tiered-counts.js";
 import { nominalWindowMs, type SloWindow, windowAt } from "./slo-window.js";
 
 const MINUTE = 60_000;
-/** Resolution of the ring that holds the whole SLO window: fine enough for every real time zone's midnight. */
-const LONG_RESOLUTION_MS = 15 * MINUTE;
-const LONGEST_CALENDAR_MS = 93 * 86_400_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** The middle level, for the longer tier windows (1 d and 3 d by default) beyond the minute buckets. */
+const TIER_RESOLUTION_MS = 5 * MINUTE;
+/** A rolling window's start moves every minute: whole hours, its cut first hour counted pro rata. */
+const ROLLING_RESOLUTION_MS = HOUR;
+/**
+ * A calendar window starts at local midnight, which is on a quarter hour in every time zone in use (India
+ * +5:30, Nepal +5:45, Lord Howe's half-hour daylight saving time), so its first bucket is never cut.
+ */
+const CALENDAR_RESOLUTION_MS = 15 * MINUTE;
+/** Longest calendar periods: 31 days, and a quarter of 92; an hour more for a daylight-saving change. */
+const LONGEST_MONTH_MS = 31 * DAY + HOUR;
+const LONGEST_QUARTER_MS = 92 * DAY + HOUR;
 
 export type Budgeting =
   | { readonly method: "occurrences" }
@@ -74,43 +85,43 @@ export interface SloStatus {
 }
 
 /**
- * One SLO (or one group of a grouped SLO): event counts in 1-minute buckets for the alert windows and
- * 15-minute buckets for the whole SLO window, so budget and burn rates over any window are sums of buckets,
- * never re-reads of raw data. Under time-slice budgeting, each closed slice counts as one good or bad event.
+ * One SLO (or one group of a grouped SLO): event counts in buckets of three sizes (see `countLevels`) so budget
+ * and burn rates over any window are sums of buckets, never re-reads of raw data. Under time-slice budgeting,
+ * each closed slice counts as one good or bad event.
  */
 export class SloEvaluator {
-  private readonly events: BucketRing;
-  private readonly budgetShort: BucketRing;
-  private readonly budgetLong: BucketRing;
+  /** The events as they arrive, at minute resolution (under time slices, only as far back as a slice needs). */
+  private readonly events: TieredCounts;
+  /** What the budget and the tiers count: the events, or one event per closed time slice. */
+  private readonly budget: TieredCounts;
   /** Start of the next slice to close, under time-slice budgeting. */
   private nextSlice: number | null = null;
 
   constructor(readonly target: SloTarget) {
-    const longestTier = Math.max(MINUTE, ...target.tiers.map((t) => t.longWindowMs));
-    const sliceMs = target.budgeting.method === "timeslices" ? target.budgeting.sliceMs : 0;
-    const shortLength = Math.ceil(Math.max(longestTier, sliceMs) / MINUTE) + 2;
-    const windowMs = target.window.kind === "rolling" ? target.window.ms : LONGEST_CALENDAR_MS;
-    this.events = new BucketRing(MINUTE, shortLength);
-    this.budgetShort =
-      target.budgeting.method === "timeslices" ? new BucketRing(MINUTE, shortLength) : this.events;
-    this.budgetLong = new BucketRing(LONG_RESOLUTION_MS, Math.ceil(windowMs / LONG_RESOLUTION_MS) + 2);
+    const levels = countLevels(target);
+    if (target.budgeting.method === "timeslices") {
+      const sliceSpan = Math.max(MINUTE, target.budgeting.sliceMs) + MINUTE;
+      this.events = new TieredCounts([{ resolutionMs: MINUTE, spanMs: sliceSpan }]);
+      this.budget = new TieredCounts(levels);
+    } else {
+      this.events = new TieredCounts(levels);
+      this.budget = this.events;
+    }
   }
 
   /** Counts events at `t`; events in an excluded period are left out. Returns whether they were counted. */
   record(t: number, good: number, total: number): boolean {
     if (total <= 0 || this.excluded(t)) return false;
-    if (this.target.budgeting.method === "timeslices") {
-      this.closeSlices(t);
-      return this.events.add(t, good, total);
-    }
-    const kept = this.events.add(t, good, total);
-    this.budgetLong.add(t, good, total);
-    return kept;
+    if (this.target.budgeting.method === "timeslices") this.closeSlices(t);
+    return this.events.add(t, good, total);
   }
 
   /** Raw events (before time slicing) stamped in [from, to), at minute resolution. */
   eventsBetween(from: number, to: number): { good: number; total: number } {
-    return this.events.between(this.events.bucketOf(from) - 1, this.events.bucketOf(to - 1));
+    return this.events.between(
+      Math.floor(from / MINUTE) * MINUTE,
+      (Math.floor((to - 1) / MINUTE) + 1) * MINUTE,
+    );
   }
 
   excluded(t: number): boolean {
@@ -132,19 +143,25 @@ export class SloEvaluator {
     if (this.target.budgeting.method === "timeslices") this.closeSlices(now);
     const { objectivePercent } = this.target;
     const window = windowAt(this.target.window, now);
-    const bucketNow = this.budgetLong.bucketOf(now);
-    const fromBucket = this.budgetLong.bucketOf(window.start) - 1;
-    const { good, total } = this.budgetLong.between(fromBucket, bucketNow);
-    const errorRatio = total > 0 ? 1 - good / total : null;
+    // Up to the end of the current minute: the events of the minute in progress count.
+    const { good, total } = this.budget.between(window.start, (Math.floor(now / MINUTE) + 1) * MINUTE);
+    const errorRatio = total > 0 ? Math.max(0, 1 - good / total) : null;
     const consumed = errorRatio === null ? null : burnRate(errorRatio, objectivePercent);
     const budgetMs = nominalLengthMs(this.target.window, window) * (1 - objectivePercent / 100);
 
+    // Tiers share windows (and "now" and the trend reuse theirs): each window is summed once.
+    const byWindow = new Map<number, { burn: number | null; total: number }>();
     const burnOver = (ms: number): { burn: number | null; total: number } => {
-      const sum = this.budgetShort.sum(ms, now);
-      return {
-        burn: sum.total > 0 ? burnRate(1 - sum.good / sum.total, objectivePercent) : null,
-        total: sum.total,
-      };
+      let known = byWindow.get(ms);
+      if (known === undefined) {
+        const sum = this.budget.window(ms, now, MINUTE);
+        known = {
+          burn: sum.total > 0 ? burnRate(Math.max(0, 1 - sum.good / sum.total), objectivePercent) : null,
+          total: sum.total,
+        };
+        byWindow.set(ms, known);
+      }
+      return known;
     };
     const burning = this.target.tiers.map((tier) => {
       const long = burnOver(tier.longWindowMs);
@@ -217,24 +234,48 @@ export class SloEvaluator {
       this.nextSlice = current;
       return;
     }
-    // After a long silence only the slices still inside the rings matter.
-    const oldest = Math.max(
-      this.nextSlice,
-      current - Math.ceil((this.budgetLong.length * LONG_RESOLUTION_MS) / sliceMs) * sliceMs,
-    );
+    // The raw counts reach back about one slice from the newest: older slices were closed or have no events.
+    const held = Math.floor(this.events.oldestStart() / sliceMs) * sliceMs;
+    const oldest = Math.max(this.nextSlice, held);
     for (let start = oldest; start < current; start += sliceMs) {
-      const sum = this.events.between(
-        this.events.bucketOf(start) - 1,
-        this.events.bucketOf(start + sliceMs - 1),
-      );
+      const sum = this.eventsBetween(start, start + sliceMs);
       if (sum.total <= 0) continue;
       const good = sum.good / sum.total >= sliceTargetPercent / 100 ? 1 : 0;
-      const at = start + sliceMs - 1;
-      this.budgetShort.add(at, good, 1);
-      this.budgetLong.add(at, good, 1);
+      this.budget.add(start + sliceMs - 1, good, 1);
     }
     this.nextSlice = Math.max(this.nextSlice, current);
   }
+}
+
+/**
+ * Minute buckets as far back as every short window and every page tier's long window reach (6 h by default),
+ * so pages fire to the minute; 5-minute buckets for the longer tier windows (1 d and 3 d), whose start is
+ * counted pro rata; and coarse buckets over the whole SLO window for the budget. About 16 KB an SLO with the
+ * default tiers over 30 days, against 115 KB for minute and quarter-hour running totals in 64-bit floats.
+ */
+export function countLevels(target: SloTarget): CountsLevel[] {
+  const { tiers } = target;
+  const sliceMs = target.budgeting.method === "timeslices" ? target.budgeting.sliceMs : 0;
+  const fine = Math.max(
+    HOUR,
+    sliceMs,
+    ...tiers.map((t) => t.shortWindowMs),
+    ...tiers.filter((t) => t.severity === "page").map((t) => t.longWindowMs),
+  );
+  const levels: CountsLevel[] = [{ resolutionMs: MINUTE, spanMs: fine }];
+  const longestTier = Math.max(0, ...tiers.map((t) => t.longWindowMs));
+  if (longestTier > fine) levels.push({ resolutionMs: TIER_RESOLUTION_MS, spanMs: longestTier });
+  const { window } = target;
+  const windowSpan =
+    window.kind === "rolling" ? window.ms : window.unit === "month" ? LONGEST_MONTH_MS : LONGEST_QUARTER_MS;
+  const resolution = window.kind === "rolling" ? ROLLING_RESOLUTION_MS : CALENDAR_RESOLUTION_MS;
+  const last = levels[levels.length - 1] as CountsLevel;
+  if (windowSpan > last.spanMs) {
+    // A coarse level must nest its finer one's buckets (a 15-minute level after 5-minute buckets, not 1 hour).
+    const nested = resolution % last.resolutionMs === 0 ? resolution : last.resolutionMs;
+    levels.push({ resolutionMs: nested, spanMs: windowSpan });
+  }
+  return levels;
 }
 
 /** A calendar window's budget follows its real length (a 31-day month has more budget than February). */
