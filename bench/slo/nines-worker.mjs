@@ -24,7 +24,10 @@ const { silentLogger } = await load("platform/logger.js");
 
 const env = process.env;
 const clock = new ManualClock(Number(env.START_MS));
+const { limitHeapGrowth } = await load("platform/heap-growth.js");
 const settings = loadSettings(env, { host: "127.0.0.1", runChecks: "true" });
+// As `nines serve` does before it builds the server.
+limitHeapGrowth(settings.heapGrowthPercent);
 const app = await createNines(settings, { clock, log: silentLogger });
 await app.listen();
 
