@@ -332,6 +332,48 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     for (const res of held) res.destroy();
   });
 
+  it("delivers to another receiver behind a long backlog of one that hangs", async () => {
+    const hanging = await receiver();
+    const held: ServerResponse[] = [];
+    hanging.respond = (res) => held.push(res);
+    const fast = await receiver();
+    const w = worker({ timeoutMs: 60_000, concurrency: 4, perIntegrationConcurrency: 2, pollIntervalMs: 20 });
+    const outbox = createNotificationOutbox({ clock, onEnqueue: () => w.wake() });
+    // More due rows than a claim reads from the head of the queue, all for the receiver that hangs.
+    for (let i = 0; i < 100; i++) await outbox.enqueue(opened.db, request("stuck"), webhook(hanging.url));
+    await outbox.enqueue(opened.db, request("fast"), webhook(fast.url));
+    w.start();
+    await vi.waitFor(async () => expect((await rowsOf("fast"))[0]?.status).toBe("delivered"), {
+      timeout: 5_000,
+    });
+    expect(held).toHaveLength(2);
+    const stuck = await rowsOf("stuck");
+    expect(stuck.filter((r) => r.status === "sending")).toHaveLength(2);
+    expect(stuck.filter((r) => r.status === "pending")).toHaveLength(98);
+    await w.stop();
+    for (const res of held) res.destroy();
+  });
+
+  it("sends many notifications to one receiver at once and records every attempt", async () => {
+    const r = await receiver();
+    const held: ServerResponse[] = [];
+    r.respond = (res) => held.push(res);
+    const outbox = createNotificationOutbox({ clock });
+    for (let i = 0; i < 70; i++) await outbox.enqueue(opened.db, request("burst"), webhook(r.url));
+    const w = worker();
+    const run = w.runOnce();
+    // The default allows 64 sends in flight to one integration: 64 requests arrive before any is answered.
+    await vi.waitFor(() => expect(held).toHaveLength(64), { timeout: 5_000 });
+    r.respond = (res) => res.writeHead(200).end("ok");
+    for (const res of held) res.writeHead(200).end("ok");
+    expect(await run).toBe(70);
+    const rows = await rowsOf("burst");
+    expect(rows.every((row) => row.status === "delivered" && row.attempts === 1)).toBe(true);
+    const attempts = await opened.db.selectFrom("notification_attempts").select("outbox_id").execute();
+    expect(new Set(attempts.map((a) => a.outbox_id))).toEqual(new Set(rows.map((row) => row.id)));
+    expect(attempts).toHaveLength(70);
+  });
+
   it("gives up on an attempt at its timeout and retries it", async () => {
     const r = await receiver();
     const held: ServerResponse[] = [];

@@ -86,8 +86,9 @@ export interface AlertingRuntimeOptions {
   /** False: no timers; flushes run only through tick() (tests, simulated time). True unless said. */
   schedule?: boolean;
   /**
-   * Routing state and the notifications it produced are saved within this delay (ms), 200 unless said;
-   * longer when saving takes long (twice the last save, at most 5 s).
+   * Routing state that produced no notification is saved within this delay (ms), 200 unless said; longer
+   * when saving takes long (twice the last save, at most 5 s). Notifications are saved, with the state that
+   * produced them, as soon as they are due.
    */
   persistDelayMs?: number;
 }
@@ -161,6 +162,9 @@ export class AlertingRuntime implements AlertSink {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private persistTimer: NodeJS.Timeout | null = null;
+  /** A save for pending notifications is queued (saveSoon). */
+  private promptSave = false;
+  private saveFailed = false;
   private unsubscribe: Array<() => void> = [];
   private started = false;
   private startedAt = 0;
@@ -369,7 +373,8 @@ export class AlertingRuntime implements AlertSink {
         const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
         await db.transaction().execute((trx) => storeAlerts(trx, valid, source, now, resolveTimeoutMs));
         this.dispatcher.receive(valid.map(toIncoming));
-        await this.saveLater();
+        // Receiving runs the flushes that were due: their notifications are saved at once, as in tick().
+        await this.saveSoon();
         this.reschedule();
       }
       return { accepted: valid.length, rejected };
@@ -380,7 +385,7 @@ export class AlertingRuntime implements AlertSink {
   tick(): Promise<number> {
     return this.exclusive(async () => {
       const ran = this.dispatcher.runDue();
-      if (ran > 0 || this.pending.length > 0) await this.saveLater();
+      if (ran > 0 || this.pending.length > 0) await this.saveSoon();
       this.reschedule();
       return ran;
     });
@@ -393,12 +398,31 @@ export class AlertingRuntime implements AlertSink {
 
   /**
    * Saves now in simulated time; otherwise within the persist delay, stretched to twice the last save's
-   * duration (at most 5 s) so that a large state is not rewritten back to back. A notification waits with
-   * its snapshot: if the process dies first, neither is stored and the flush happens again after restart.
+   * duration (at most 5 s) so that a large state is not rewritten back to back. A notification left pending
+   * by a failed save waits with its snapshot: if the process dies first, neither is stored and the flush
+   * happens again after restart.
    */
   private async saveLater(): Promise<void> {
     if (!this.schedule) await this.persist();
     else this.persistSoon();
+  }
+
+  /**
+   * A notification is sent only once its outbox row and the state that produced it are stored: with
+   * notifications pending, the save runs next, after the intake and flushes already queued (which it then
+   * saves too), so that the delay before sending is one save. Other changes wait for saveLater().
+   */
+  private async saveSoon(): Promise<void> {
+    // After a failed save, retries keep saveLater's pace instead of one per intake or flush.
+    if (this.pending.length === 0 || !this.schedule || this.saveFailed) return this.saveLater();
+    if (this.promptSave) return;
+    this.promptSave = true;
+    setImmediate(() => {
+      this.exclusive(async () => {
+        this.promptSave = false;
+        if (this.pending.length > 0) await this.persist();
+      }).catch(() => {});
+    });
   }
 
   private persistSoon(): void {
@@ -439,7 +463,9 @@ export class AlertingRuntime implements AlertSink {
         this.saved[kind].set(id, token);
       for (const { kind, id } of changes.removed) this.saved[kind].delete(id);
       this.legacyRow = false;
+      this.saveFailed = false;
     } catch (error) {
+      this.saveFailed = true;
       // Kept for the next save: the in-memory log already counts them as sent.
       this.pending.unshift(...requests);
       log.error({ err: error, notifications: requests.length }, "saving the routing state failed; retrying");

@@ -33,7 +33,10 @@ export interface OutboxWorkerOptions {
   /** Exponential backoff with full jitter: random in [0, min(max, base × 2^(attempt−1))]. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Sends in flight in this process, overall and per receiver integration. Defaults 16 and 2. */
+  /**
+   * Sends in flight in this process, overall and per receiver integration. Defaults 256 and 64: Alertmanager
+   * sends every group at once; the limit per integration keeps a hanging receiver from taking every slot.
+   */
   concurrency?: number;
   perIntegrationConcurrency?: number;
   /** How often the table is polled for due rows (retries, other replicas' rows); default 1 s. */
@@ -47,9 +50,21 @@ export interface OutboxWorkerOptions {
 }
 
 type Row = Schema["notification_outbox"];
+/** What a claim reads to choose rows: no request body. */
+type Candidate = Pick<Row, "id" | "receiver" | "integration" | "next_attempt_at">;
+/** A send that ended, waiting to be recorded with the others that ended at the same time. */
+interface Finished {
+  row: Row;
+  payload: OutboxPayload | undefined;
+  durationMs: number;
+  outcome: SendOutcome;
+}
 
 const STOPPED = new Error("the delivery worker stopped");
 const ERROR_LIMIT = 1024;
+/** Due rows a claim reads from the head of the queue (twice its free slots, within these bounds). */
+const CLAIM_WINDOW_MIN = 64;
+const CLAIM_WINDOW_MAX = 256;
 
 /**
  * Delivers the outbox: claims due rows (leasing them, so a crashed process's rows come back after the lease),
@@ -73,6 +88,10 @@ export class OutboxWorker {
   private lastPruneAt = Number.NEGATIVE_INFINITY;
   /** Whether rows a killed process left in "sending" were handed back (once, before the first claim). */
   private reclaimed = false;
+  /** When a claim last looked past a head of due rows it could not start (performance.now(): CPU, not time). */
+  private lookedPastAt = Number.NEGATIVE_INFINITY;
+  /** Attempts that ended in this turn of the event loop, recorded together at the next. */
+  private batch: { items: Finished[]; done: Promise<void> } | undefined;
 
   constructor(options: OutboxWorkerOptions) {
     this.o = {
@@ -86,8 +105,8 @@ export class OutboxWorker {
       maxAgeMs: options.maxAgeMs ?? 24 * 3_600_000,
       backoffBaseMs: options.backoffBaseMs ?? 1_000,
       backoffMaxMs: options.backoffMaxMs ?? 5 * 60_000,
-      concurrency: options.concurrency ?? 16,
-      perIntegrationConcurrency: options.perIntegrationConcurrency ?? 2,
+      concurrency: options.concurrency ?? 128,
+      perIntegrationConcurrency: options.perIntegrationConcurrency ?? 64,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       random: options.random ?? Math.random,
       deliveredRetentionMs: options.deliveredRetentionMs ?? 7 * 86_400_000,
@@ -213,16 +232,9 @@ export class OutboxWorker {
       const free = this.o.concurrency - this.inflight.size;
       if (free <= 0 || this.stopping) return started;
       const rows = await this.claim(free);
-      if (rows.length === 0) return started;
-      const release: Row[] = [];
       for (const row of rows) {
         const dest = destination(row);
-        const busy = this.perDestination.get(dest) ?? 0;
-        if (busy >= this.o.perIntegrationConcurrency) {
-          release.push(row);
-          continue;
-        }
-        this.perDestination.set(dest, busy + 1);
+        this.perDestination.set(dest, (this.perDestination.get(dest) ?? 0) + 1);
         const done = this.deliver(row).finally(() => {
           this.inflight.delete(row.id);
           const n = (this.perDestination.get(dest) ?? 1) - 1;
@@ -231,55 +243,115 @@ export class OutboxWorker {
           if (this.running) this.wake();
         });
         this.inflight.set(row.id, done);
-        started++;
       }
-      // Rows of a busy integration go back as they were; the next claim skips that integration.
-      if (release.length > 0) await this.releaseRows(release);
-      if (release.length === 0 && rows.length < free) return started;
+      started += rows.length;
+      if (rows.length < free) return started;
     }
   }
 
+  /**
+   * Leases up to `limit` due rows whose integration has a free slot. Only ids and destinations are read to
+   * choose, from the head of the due index, so a claim costs the same whatever the backlog; the chosen rows
+   * are leased in one UPDATE and read in full afterwards.
+   */
   private async claim(limit: number): Promise<Row[]> {
     const now = this.o.clock.now();
-    const busy = [...this.perDestination.entries()]
-      .filter(([, n]) => n >= this.o.perIntegrationConcurrency)
-      .map(([dest]) => dest.split("\u0000") as [string, string]);
     return this.o.db.transaction().execute(async (trx) => {
-      let query = trx
+      const taken = new Map(this.perDestination);
+      const chosen: string[] = [];
+      const choose = (candidates: readonly Candidate[]) => {
+        for (const c of candidates) {
+          if (chosen.length >= limit) return;
+          const dest = destination(c);
+          const busy = taken.get(dest) ?? 0;
+          if (busy >= this.o.perIntegrationConcurrency) continue;
+          taken.set(dest, busy + 1);
+          chosen.push(c.id);
+        }
+      };
+      const window = Math.min(CLAIM_WINDOW_MAX, Math.max(CLAIM_WINDOW_MIN, limit * 2));
+      const head = await this.dueCandidates(trx, now, window, []);
+      choose(head);
+      const started = performance.now();
+      if (
+        chosen.length < limit &&
+        head.length === window &&
+        started - this.lookedPastAt >= this.o.pollIntervalMs
+      ) {
+        // The head of the queue is all integrations without a free slot (one receiver's backlog, say): look
+        // past them. That reads every due row of those integrations, so at most once per poll interval.
+        this.lookedPastAt = started;
+        const full = [...taken.entries()]
+          .filter(([, n]) => n >= this.o.perIntegrationConcurrency)
+          .map(([dest]) => dest);
+        const skip = new Set(chosen);
+        choose(
+          (await this.dueCandidates(trx, now, limit - chosen.length + skip.size, full)).filter(
+            (c) => !skip.has(c.id),
+          ),
+        );
+      }
+      if (chosen.length === 0) return [];
+      await trx
+        .updateTable("notification_outbox")
+        .set({ status: "sending", next_attempt_at: now + this.leaseMs })
+        .where("id", "in", chosen)
+        .execute();
+      const rows = await trx
         .selectFrom("notification_outbox")
         .selectAll()
-        // A "sending" row whose lease ran out belongs to a process that died (or hung) while sending it.
-        .where("status", "in", ["pending", "sending"])
-        .where("next_attempt_at", "<=", now);
-      for (const [receiver, integration] of busy)
-        query = query.where((eb) =>
-          eb.not(eb.and([eb("receiver", "=", receiver), eb("integration", "=", integration)])),
-        );
-      const rows = await CLAIM_LOCK[this.o.adapter.name](
-        query.orderBy("next_attempt_at").orderBy("id").limit(limit),
-      ).execute();
-      if (rows.length > 0)
-        await trx
-          .updateTable("notification_outbox")
-          .set({ status: "sending", next_attempt_at: now + this.leaseMs })
-          .where(
-            "id",
-            "in",
-            rows.map((r) => r.id),
-          )
-          .execute();
-      return rows;
+        .where("id", "in", chosen)
+        .execute();
+      const order = new Map(chosen.map((id, i) => [id, i]));
+      return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
     });
   }
 
-  private async releaseRows(rows: Row[]): Promise<void> {
-    for (const row of rows)
-      await this.o.db
-        .updateTable("notification_outbox")
-        .set({ status: "pending", next_attempt_at: row.next_attempt_at })
-        .where("id", "=", row.id)
-        .where("status", "=", "sending")
-        .execute();
+  /**
+   * Due rows, oldest first: pending ones and "sending" ones whose lease ran out (their process died or hung).
+   * One query per status, so each is a range of the (status, next_attempt_at) index read in order.
+   */
+  private async dueCandidates(
+    trx: Kysely<Schema>,
+    now: number,
+    limit: number,
+    excluded: readonly string[],
+  ): Promise<Candidate[]> {
+    const lists: Candidate[][] = [];
+    for (const status of ["pending", "sending"] as const) {
+      let query = trx
+        .selectFrom("notification_outbox")
+        .select(["id", "receiver", "integration", "next_attempt_at"])
+        .where("status", "=", status)
+        .where("next_attempt_at", "<=", now);
+      for (const dest of excluded) {
+        const [receiver = "", integration = ""] = dest.split("\u0000");
+        query = query.where((eb) =>
+          eb.not(eb.and([eb("receiver", "=", receiver), eb("integration", "=", integration)])),
+        );
+      }
+      lists.push(
+        await CLAIM_LOCK[this.o.adapter.name](query.orderBy("next_attempt_at").limit(limit)).execute(),
+      );
+    }
+    return lists
+      .flat()
+      .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at))
+      .slice(0, limit);
+  }
+
+  /** Hands rows back unsent (the worker is stopping): due again at once, for whoever runs next. */
+  private async releaseRows(rows: readonly Row[]): Promise<void> {
+    await this.o.db
+      .updateTable("notification_outbox")
+      .set({ status: "pending", next_attempt_at: this.o.clock.now() })
+      .where(
+        "id",
+        "in",
+        rows.map((r) => r.id),
+      )
+      .where("status", "=", "sending")
+      .execute();
   }
 
   private timeoutFor(payload: OutboxPayload): number {
@@ -296,7 +368,12 @@ export class OutboxWorker {
     try {
       payload = JSON.parse(row.request) as OutboxPayload;
     } catch {
-      await this.finish(row, undefined, 0, { ok: false, retry: false, error: "stored request is not JSON" });
+      await this.record({
+        row,
+        payload: undefined,
+        durationMs: 0,
+        outcome: { ok: false, retry: false, error: "stored request is not JSON" },
+      });
       return;
     }
     const notifier = this.notifiers[payload.type] as
@@ -328,11 +405,11 @@ export class OutboxWorker {
     const durationMs = performance.now() - started;
     if (controller.signal.reason === STOPPED) {
       // Shutting down: the row is due again at once for the next worker; this was not the receiver's fault.
-      await this.releaseRows([{ ...row, next_attempt_at: this.o.clock.now() }]).catch(() => undefined);
+      await this.releaseRows([row]).catch(() => undefined);
       return;
     }
     try {
-      await this.finish(row, payload, durationMs, outcome);
+      await this.record({ row, payload, durationMs, outcome });
     } catch (error) {
       // The lease runs out and the row is sent again: at least once.
       this.o.log.error(
@@ -347,62 +424,81 @@ export class OutboxWorker {
     return Math.floor(this.o.random() * ceiling);
   }
 
-  private async finish(
-    row: Row,
-    payload: OutboxPayload | undefined,
-    durationMs: number,
-    outcome: SendOutcome,
-  ): Promise<void> {
+  /**
+   * Records an attempt together with the others that end in the same turn of the event loop: one
+   * transaction for all of them, since sends to a fast receiver end in bursts.
+   */
+  private record(finished: Finished): Promise<void> {
+    if (this.batch === undefined) {
+      const items: Finished[] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.batch = undefined;
+        return this.finish(items);
+      });
+      this.batch = { items, done };
+    }
+    this.batch.items.push(finished);
+    return this.batch.done;
+  }
+
+  private async finish(items: readonly Finished[]): Promise<void> {
     const now = this.o.clock.now();
-    const attempts = row.attempts + 1;
-    const config = payload?.config ?? {};
-    const error = outcome.ok ? null : redactSecrets(outcome.error, config).slice(0, ERROR_LIMIT);
-    const since = payload?.retriedAt ?? row.created_at;
-    let status: "delivered" | "pending" | "dead";
-    if (outcome.ok) status = "delivered";
-    else if (!outcome.retry || attempts >= this.o.maxAttempts || now - since >= this.o.maxAgeMs)
-      status = "dead";
-    else status = "pending";
-    const response = outcome.ok
-      ? (outcome.response ?? null)
-      : [outcome.error, outcome.response].filter(Boolean).join(": ");
+    const results = items.map(({ row, payload, durationMs, outcome }) => {
+      const attempts = row.attempts + 1;
+      const config = payload?.config ?? {};
+      const error = outcome.ok ? null : redactSecrets(outcome.error, config).slice(0, ERROR_LIMIT);
+      const since = payload?.retriedAt ?? row.created_at;
+      let status: "delivered" | "pending" | "dead";
+      if (outcome.ok) status = "delivered";
+      else if (!outcome.retry || attempts >= this.o.maxAttempts || now - since >= this.o.maxAgeMs)
+        status = "dead";
+      else status = "pending";
+      const response = outcome.ok
+        ? (outcome.response ?? null)
+        : [outcome.error, outcome.response].filter(Boolean).join(": ");
+      const attempt: Schema["notification_attempts"] = {
+        id: newId(now),
+        outbox_id: row.id,
+        at: now,
+        duration_ms: durationMs,
+        ok: outcome.ok ? 1 : 0,
+        status_code: outcome.statusCode ?? null,
+        response: response === null ? null : redactSecrets(response, config).slice(0, ERROR_LIMIT),
+      };
+      return { row, outcome, attempts, status, error, attempt };
+    });
     await this.o.db.transaction().execute(async (trx) => {
       await trx
         .insertInto("notification_attempts")
-        .values({
-          id: newId(now),
-          outbox_id: row.id,
-          at: now,
-          duration_ms: durationMs,
-          ok: outcome.ok ? 1 : 0,
-          status_code: outcome.statusCode ?? null,
-          response: response === null ? null : redactSecrets(response, config).slice(0, ERROR_LIMIT),
-        })
+        .values(results.map((r) => r.attempt))
         .execute();
-      await trx
-        .updateTable("notification_outbox")
-        .set({
-          status,
-          attempts,
-          next_attempt_at: status === "pending" ? now + this.backoff(attempts) : now,
-          last_error: error,
-          updated_at: now,
-        })
-        .where("id", "=", row.id)
-        .where("status", "=", "sending")
-        .execute();
+      for (const { row, attempts, status, error } of results)
+        await trx
+          .updateTable("notification_outbox")
+          .set({
+            status,
+            attempts,
+            next_attempt_at: status === "pending" ? now + this.backoff(attempts) : now,
+            last_error: error,
+            updated_at: now,
+          })
+          .where("id", "=", row.id)
+          .where("status", "=", "sending")
+          .execute();
     });
-    const labels = { receiver: row.receiver, integration: integrationLabel(row.integration) };
-    this.metrics?.attempts.inc({ ...labels, outcome: outcome.ok ? "success" : "failure" });
-    if (status !== "pending") this.metrics?.notifications.inc({ ...labels, result: status });
-    if (status === "dead")
-      this.o.log.warn(
-        { notification: row.id, receiver: row.receiver, integration: row.integration, attempts, error },
-        "notification dead-lettered",
-      );
+    for (const { row, outcome, attempts, status, error } of results) {
+      const labels = { receiver: row.receiver, integration: integrationLabel(row.integration) };
+      this.metrics?.attempts.inc({ ...labels, outcome: outcome.ok ? "success" : "failure" });
+      if (status !== "pending") this.metrics?.notifications.inc({ ...labels, result: status });
+      if (status === "dead")
+        this.o.log.warn(
+          { notification: row.id, receiver: row.receiver, integration: row.integration, attempts, error },
+          "notification dead-lettered",
+        );
+    }
   }
 }
 
-function destination(row: Row): string {
+function destination(row: Pick<Row, "receiver" | "integration">): string {
   return `${row.receiver}\u0000${row.integration}`;
 }

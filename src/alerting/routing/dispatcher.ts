@@ -202,6 +202,21 @@ export function partKey(kind: PartKind, id: string): string {
     : `${kind}#${createHash("sha256").update(id).digest("hex")}`;
 }
 
+/**
+ * Alert revisions count across every dispatcher of the process: a dispatcher that takes over another's
+ * state (a configuration reload) never reuses a number the other one saved.
+ */
+let alertRevisionSeq = 0;
+
+function muteKey(mute: MuteState): string {
+  return `${mute.silencedBy.join(",")}|${mute.inhibitedBy?.rule}|${mute.inhibitedBy?.source}`;
+}
+
+/** Earlier due time first; among groups due at once, the older group first. */
+function byDueOrder(a: Group, b: Group): number {
+  return a.nextFlushAt - b.nextFlushAt || a.createdSeq - b.createdSeq;
+}
+
 function sameToken(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -325,6 +340,12 @@ export class AlertDispatcher {
   private readonly mutes = new Map<string, MuteState>();
   private lastGcAt: number | undefined;
   private mutersCache: { at: number; seq: number; muters: Muters } | undefined;
+  /** Per alert, bumped on every change to its saved record, so that a save skips the unchanged ones. */
+  private readonly alertRevisions = new Map<string, number>();
+  /** Alerts touched since a save recorded their revision (changesSince empties it as saves succeed). */
+  private readonly unsavedAlerts = new Set<string>();
+  /** Bumped on every change to a group, so that a save compares groups without serialising each one. */
+  private readonly groupRevisions = new WeakMap<Group, number>();
 
   constructor(options: DispatcherOptions) {
     this.clock = options.clock;
@@ -426,6 +447,7 @@ export class AlertDispatcher {
     }
     alert.version = ++this.seq;
     this.alertsByFp.set(alert.fingerprint, alert);
+    this.touchAlert(alert.fingerprint);
     this.trace(alert.fingerprint, {
       at: now,
       type: "received",
@@ -477,6 +499,7 @@ export class AlertDispatcher {
     group.alerts.set(alert.fingerprint, alert.version);
     // An alert that started long ago need not wait: the group flushes at once (aggrGroup.insert).
     if (!group.hasFlushed && alert.startsAt + route.groupWaitMs < now) group.nextFlushAt = now;
+    this.touchGroup(group);
     this.trace(alert.fingerprint, {
       at: now,
       type: "grouped",
@@ -501,24 +524,24 @@ export class AlertDispatcher {
   runDue(): number {
     const now = this.clock.now();
     let ran = 0;
-    for (;;) {
-      let due: Group | undefined;
-      for (const g of this.groups.values()) {
-        if (g.nextFlushAt > now) continue;
-        if (
-          due === undefined ||
-          g.nextFlushAt < due.nextFlushAt ||
-          (g.nextFlushAt === due.nextFlushAt && g.createdSeq < due.createdSeq)
-        )
-          due = g;
-      }
-      if (due === undefined) break;
+    // One pass over the groups, then a queue in due order: a flush changes no other group's timer, and a group
+    // that is due again before now (a long pause) goes back into the queue at its place.
+    const queue = [...this.groups.values()].filter((g) => g.nextFlushAt <= now).sort(byDueOrder);
+    for (let i = 0; i < queue.length; i++) {
+      const due = queue[i];
+      if (due === undefined || this.groups.get(due.id) !== due) continue;
       const at = due.nextFlushAt;
       const route = this.routesById.get(due.routeId);
       due.nextFlushAt = at + (route?.groupIntervalMs ?? 300_000);
       due.hasFlushed = true;
+      this.touchGroup(due);
       this.flush(due, at);
       ran++;
+      if (due.nextFlushAt <= now && this.groups.get(due.id) === due) {
+        let j = i + 1;
+        for (let next = queue[j]; next !== undefined && byDueOrder(next, due) <= 0; next = queue[++j]);
+        queue.splice(j, 0, due);
+      }
     }
     // Garbage collection walks every alert and trace: at most once a minute of (simulated) time.
     if (this.lastGcAt === undefined || now - this.lastGcAt >= 60_000 || now < this.lastGcAt) {
@@ -561,7 +584,11 @@ export class AlertDispatcher {
     const silences = [...this.silencesById.values()].filter((s) =>
       silenceActiveAt(s, at, this.config.timeIntervals),
     );
-    const firing = [...this.alertsByFp.values()].filter((a) => !this.isResolvedAt(a, at));
+    // Without inhibit rules the firing alerts are not needed: no walk over every alert at each flush instant.
+    const firing =
+      this.config.inhibitRules.length === 0
+        ? []
+        : [...this.alertsByFp.values()].filter((a) => !this.isResolvedAt(a, at));
     const inhibitions = new InhibitionIndex(this.config.inhibitRules, firing);
     const muters = { silences, inhibitions };
     this.mutersCache = { at, seq: this.seq, muters };
@@ -575,8 +602,11 @@ export class AlertDispatcher {
   }
 
   private recordMute(alert: Alert, state: MuteState, at: number): void {
-    const before = this.mutes.get(alert.fingerprint) ?? { silencedBy: [] };
+    const stored = this.mutes.get(alert.fingerprint);
+    const before = stored ?? { silencedBy: [] };
     const fp = alert.fingerprint;
+    // A new object on every flush: the saved record changes only when what it says does.
+    if (stored === undefined || muteKey(stored) !== muteKey(state)) this.touchAlert(fp);
     if (state.silencedBy.join(",") !== before.silencedBy.join(",")) {
       this.trace(
         fp,
@@ -634,6 +664,7 @@ export class AlertDispatcher {
       if (!this.isResolvedAt(alert, at) || group.alerts.get(fp) !== alert.version) continue;
       if (outcome === "time-muted" && options.sendResolvedAfterMute && announced.has(fp)) continue;
       group.alerts.delete(fp);
+      this.touchGroup(group);
       if (after?.announced?.includes(fp)) after.announced = after.announced.filter((x) => x !== fp);
     }
     if (group.alerts.size === 0) this.groups.delete(group.id);
@@ -772,14 +803,20 @@ export class AlertDispatcher {
       if (a.endsAt <= now && !grouped.has(fp)) {
         this.alertsByFp.delete(fp);
         this.mutes.delete(fp);
+        this.touchAlert(fp);
       }
     }
     for (const [key, e] of this.log) if (e.at < now - this.logRetentionMs) this.log.delete(key);
     for (const [fp, events] of this.traces) {
       const last = events[events.length - 1];
-      if (!this.alertsByFp.has(fp) && (last === undefined || last.at < now - this.traceRetentionMs))
+      if (!this.alertsByFp.has(fp) && (last === undefined || last.at < now - this.traceRetentionMs)) {
         this.traces.delete(fp);
+        this.unsavedAlerts.add(fp);
+      }
     }
+    for (const fp of this.alertRevisions.keys())
+      if (!this.alertsByFp.has(fp) && !this.traces.has(fp) && !this.mutes.has(fp))
+        this.alertRevisions.delete(fp);
     for (const [id, s] of this.silencesById)
       if (s.endsAt < now - this.logRetentionMs) this.silencesById.delete(id);
   }
@@ -792,6 +829,7 @@ export class AlertDispatcher {
     }
     events.push(event);
     if (events.length > this.traceLimit) events.splice(0, events.length - this.traceLimit);
+    this.touchAlert(fp);
   }
 
   // ---- silences ------------------------------------------------------------------------------------------
@@ -899,10 +937,23 @@ export class AlertDispatcher {
     });
   }
 
+  /** Records that an alert's saved record (alert, mute or trace) changed; returns its new revision. */
+  private touchAlert(fp: string): number {
+    const revision = ++alertRevisionSeq;
+    this.alertRevisions.set(fp, revision);
+    this.unsavedAlerts.add(fp);
+    return revision;
+  }
+
+  private touchGroup(group: Group): void {
+    this.groupRevisions.set(group, (this.groupRevisions.get(group) ?? 0) + 1);
+  }
+
   /**
    * The parts of the state that differ from what `saved` says was last written, so that a save writes only
    * those. Alerts and log entries are replaced on change, never edited, and a trace only grows, so they are
-   * compared by reference; a group by its JSON; a part read back at start (a JSON token) by its JSON, once.
+   * compared by reference; a group and an alert's record by their revision (touchGroup, touchAlert); a part
+   * read back at start (a JSON token) by its JSON, once.
    */
   changesSince(saved: Readonly<SavedParts>): RoutingStateChanges {
     const changes: RoutingStateChanges = { seq: this.seq, changed: [], unchanged: [], removed: [] };
@@ -913,26 +964,29 @@ export class AlertDispatcher {
       if (before === text) changes.unchanged.push({ kind, id, token });
       else changes.changed.push({ kind, id, key: partKey(kind, id), json: text, token });
     };
-    for (const g of this.groups.values()) {
-      const json = JSON.stringify({ ...g, alerts: [...g.alerts.entries()] });
-      visit("group", g.id, [json], () => json);
-    }
+    for (const g of this.groups.values())
+      visit("group", g.id, [g, this.groupRevisions.get(g) ?? 0], () =>
+        JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }),
+      );
     for (const [key, entry] of this.log)
       visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
-    const visitAlert = (fp: string) => {
-      const alert = this.alertsByFp.get(fp);
-      const mute = this.mutes.get(fp);
-      const trace = this.traces.get(fp);
-      // recordMute stores a new object on every flush: the mute is compared by what it says.
-      const muted =
-        mute && `${mute.silencedBy.join(",")}|${mute.inhibitedBy?.rule}|${mute.inhibitedBy?.source}`;
-      visit("alert", fp, [alert, muted, trace, trace?.length, trace?.[trace.length - 1]], () =>
-        JSON.stringify(savedAlertRecord(alert, mute, trace)),
+    // Only alerts touched since `saved` recorded them can differ; one whose saved token is its revision was
+    // saved (the save after the touch succeeded) and leaves the set.
+    for (const fp of this.unsavedAlerts) {
+      if (!this.alertsByFp.has(fp) && !this.traces.has(fp) && !this.mutes.has(fp)) {
+        if (!saved.alert.has(fp)) this.unsavedAlerts.delete(fp);
+        continue;
+      }
+      const revision = this.alertRevisions.get(fp) ?? this.touchAlert(fp);
+      const before = saved.alert.get(fp);
+      if (typeof before === "object" && before.length === 1 && before[0] === revision) {
+        this.unsavedAlerts.delete(fp);
+        continue;
+      }
+      visit("alert", fp, [revision], () =>
+        JSON.stringify(savedAlertRecord(this.alertsByFp.get(fp), this.mutes.get(fp), this.traces.get(fp))),
       );
-    };
-    for (const fp of this.traces.keys()) visitAlert(fp);
-    for (const fp of this.alertsByFp.keys()) if (!this.traces.has(fp)) visitAlert(fp);
-    for (const fp of this.mutes.keys()) if (!this.traces.has(fp) && !this.alertsByFp.has(fp)) visitAlert(fp);
+    }
     const gone = (kind: PartKind, exists: (id: string) => boolean) => {
       for (const id of saved[kind].keys())
         if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });
@@ -962,6 +1016,10 @@ export class AlertDispatcher {
     for (const [fp, events] of copy.traces) this.traces.set(fp, events);
     this.mutes.clear();
     for (const [fp, m] of copy.mutes) this.mutes.set(fp, m);
+    this.alertRevisions.clear();
+    this.unsavedAlerts.clear();
+    for (const fp of [...this.alertsByFp.keys(), ...this.traces.keys(), ...this.mutes.keys()])
+      this.touchAlert(fp);
     this.groups.clear();
     const covered = new Set<string>();
     for (const g of copy.groups) {
