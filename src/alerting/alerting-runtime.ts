@@ -165,6 +165,8 @@ export class AlertingRuntime implements AlertSink {
   /** A save for pending notifications is queued (saveSoon). */
   private promptSave = false;
   private saveFailed = false;
+  /** SLO alerts published in this turn of the event loop, received together at its end. */
+  private sloBatch: IncomingAlert[] = [];
   private unsubscribe: Array<() => void> = [];
   private started = false;
   private startedAt = 0;
@@ -253,9 +255,10 @@ export class AlertingRuntime implements AlertSink {
         );
       }),
       events.on("slo.alert", (event) => {
-        this.receive([sloIncoming(event)], "slo").catch((error: unknown) =>
-          this.options.log.error({ err: error }, "storing an SLO alert failed"),
-        );
+        // One SLO evaluation publishes every tier that changed in one go (thousands after a reload): they are
+        // stored and routed as one intake, not one transaction each.
+        this.sloBatch.push(sloIncoming(event));
+        if (this.sloBatch.length === 1) setImmediate(() => void this.receiveSloBatch());
       }),
     );
     this.reschedule();
@@ -392,8 +395,19 @@ export class AlertingRuntime implements AlertSink {
   }
 
   /** Saves the routing state now (and the notifications it produced). */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    await this.receiveSloBatch();
     return this.exclusive(() => this.persist());
+  }
+
+  /** Stores and routes the SLO alerts published since the last batch, as one intake. */
+  private async receiveSloBatch(): Promise<void> {
+    const batch = this.sloBatch;
+    if (batch.length === 0) return;
+    this.sloBatch = [];
+    await this.receive(batch, "slo").catch((error: unknown) =>
+      this.options.log.error({ err: error, alerts: batch.length }, "storing SLO alerts failed"),
+    );
   }
 
   /**
