@@ -34,7 +34,7 @@ export interface OutboxWorkerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /**
-   * Sends in flight in this process, overall and per receiver integration. Defaults 256 and 64: Alertmanager
+   * Sends in flight in this process, overall and per receiver integration. Defaults 128 and 64: Alertmanager
    * sends every group at once; the limit per integration keeps a hanging receiver from taking every slot.
    */
   concurrency?: number;
