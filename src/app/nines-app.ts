@@ -247,6 +247,8 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     events,
     externalURL,
     schedule: clock === systemClock,
+    forOutageToleranceMs: settings.rulesForOutageTolerance,
+    forGracePeriodMs: settings.rulesForGracePeriod,
     load: async () => {
       const files = await loadRuleFiles(settings.ruleFiles);
       for (const problem of files.problems)

@@ -116,6 +116,12 @@ export const Settings = z.object({
     .default(50_000_000)
     .describe("Most samples one query may hold in memory (Prometheus --query.max-samples)."),
   queryTimeout: DurationMs.default(120_000).describe("Longest a query may run (Prometheus --query.timeout)."),
+  rulesForOutageTolerance: DurationMs.default(3_600_000).describe(
+    "How old an alert's stored `for` state may be and still be restored at start (Prometheus --rules.alert.for-outage-tolerance).",
+  ),
+  rulesForGracePeriod: DurationMs.default(600_000).describe(
+    "Least time a restored alert waits before it fires (Prometheus --rules.alert.for-grace-period).",
+  ),
   ruleFiles: CommaList.describe(
     "Plain Prometheus rule files to evaluate beside RuleGroup objects, comma-separated.",
   ),
@@ -148,6 +154,8 @@ const ENV: Record<keyof Settings, string> = {
   queryMaxSamples: "NINES_QUERY_MAX_SAMPLES",
   queryTimeout: "NINES_QUERY_TIMEOUT",
   ruleFiles: "NINES_RULE_FILES",
+  rulesForOutageTolerance: "NINES_RULES_FOR_OUTAGE_TOLERANCE",
+  rulesForGracePeriod: "NINES_RULES_FOR_GRACE_PERIOD",
 };
 
 /** Environment first, flags over it; an invalid value stops start-up with the variable's name. */
