@@ -46,4 +46,4 @@ export {
   type TestFileResult,
 } from "./promqltest/run-test-file.js";
 export { compileAnchored, expandTemplate } from "./eval/go-regexp.js";
-export { formatDuration as formatPromDuration } from "./parse/literals.js";
+export { formatDuration as formatPromDuration, quoteGo } from "./parse/literals.js";

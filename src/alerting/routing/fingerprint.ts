@@ -1,3 +1,4 @@
+import { quoteGo } from "../../promql/index.js";
 /**
  * Alertmanager's identity of a label set: model.LabelSet.Fingerprint, FNV-1a 64 over the sorted label
  * names and values, each followed by the 0xff separator byte. Printed as 16 hex digits, as Alertmanager's
@@ -49,21 +50,6 @@ export function compareGo(a: string, b: string): number {
 export function labelSetString(labels: LabelSet): string {
   const parts = Object.keys(labels)
     .sort(compareGo)
-    .map((name) => `${name}=${goQuote(labels[name] ?? "")}`);
+    .map((name) => `${name}=${quoteGo(labels[name] ?? "")}`);
   return `{${parts.join(", ")}}`;
-}
-
-/** Go's strconv.Quote for the printable text label values hold; control characters as \n, \t or \xNN. */
-export function goQuote(text: string): string {
-  let out = '"';
-  for (const ch of text) {
-    const code = ch.codePointAt(0) ?? 0;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
-  }
-  return `${out}"`;
 }

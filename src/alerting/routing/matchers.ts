@@ -1,5 +1,6 @@
 import { compileAnchored } from "../../promql/index.js";
-import { compareGo, goQuote, type LabelSet } from "./fingerprint.js";
+import { quoteGo } from "../../promql/index.js";
+import { compareGo, type LabelSet } from "./fingerprint.js";
 
 export type MatchType = "=" | "!=" | "=~" | "!~";
 
@@ -80,8 +81,8 @@ export function matchesAll(ms: readonly Matcher[], labels: LabelSet): boolean {
 
 /** Matcher.String(): `name="value"`, as Alertmanager prints it in route keys and group keys. */
 export function matcherString(m: Matcher): string {
-  const name = LABEL_NAME.test(m.name) ? m.name : goQuote(m.name);
-  return `${name}${m.type}${goQuote(m.value)}`;
+  const name = LABEL_NAME.test(m.name) ? m.name : quoteGo(m.name);
+  return `${name}${m.type}${quoteGo(m.value)}`;
 }
 
 export function matchersString(ms: readonly Matcher[]): string {
