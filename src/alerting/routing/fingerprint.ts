@@ -11,34 +11,48 @@ const OFFSET_HI = 0xcbf29ce4;
 const OFFSET_LO = 0x84222325;
 const encoder = new TextEncoder();
 
-/** FNV-1a 64 in two 32-bit halves: prime 2^40 + 0x1b3, so hi·2^32 + lo times it splits into small products. */
-function fnvAdd(state: [number, number], bytes: Uint8Array): void {
-  let [hi, lo] = state;
-  for (const byte of bytes) {
-    lo = (lo ^ byte) >>> 0;
+/**
+ * FNV-1a 64 in two 32-bit halves: prime 2^40 + 0x1b3, so hi·2^32 + lo times it splits into small products.
+ * Hashes the UTF-8 bytes of `text` then the separator; ASCII is hashed from the char codes (no encoding, no
+ * allocation: this runs several times per alert on the intake path), anything else from its UTF-8 encoding.
+ */
+class Fnv64 {
+  hi = OFFSET_HI;
+  lo = OFFSET_LO;
+
+  private byte(value: number): void {
+    const lo = (this.lo ^ value) >>> 0;
     // (hi:lo) * 0x100000001b3 mod 2^64 = (hi:lo) * 0x1b3 + (lo << 40)
     const loMul = lo * 0x1b3;
     const carry = Math.floor(loMul / 0x100000000);
-    const newLo = loMul >>> 0;
-    const newHi = (Math.imul(hi, 0x1b3) + carry + ((lo << 8) >>> 0)) >>> 0;
-    hi = newHi;
-    lo = newLo;
+    this.hi = (Math.imul(this.hi, 0x1b3) + carry + ((lo << 8) >>> 0)) >>> 0;
+    this.lo = loMul >>> 0;
   }
-  state[0] = hi;
-  state[1] = lo;
+
+  addField(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        for (const byte of encoder.encode(text.slice(i))) this.byte(byte);
+        break;
+      }
+      this.byte(code);
+    }
+    this.byte(0xff);
+  }
+
+  hex(): string {
+    return this.hi.toString(16).padStart(8, "0") + this.lo.toString(16).padStart(8, "0");
+  }
 }
 
-const SEPARATOR = new Uint8Array([0xff]);
-
 export function fingerprint(labels: LabelSet): string {
-  const state: [number, number] = [OFFSET_HI, OFFSET_LO];
+  const hash = new Fnv64();
   for (const name of Object.keys(labels).sort(compareGo)) {
-    fnvAdd(state, encoder.encode(name));
-    fnvAdd(state, SEPARATOR);
-    fnvAdd(state, encoder.encode(labels[name] ?? ""));
-    fnvAdd(state, SEPARATOR);
+    hash.addField(name);
+    hash.addField(labels[name] ?? "");
   }
-  return state[0].toString(16).padStart(8, "0") + state[1].toString(16).padStart(8, "0");
+  return hash.hex();
 }
 
 /** Go sorts strings by bytes; for the names Alertmanager allows that is code-unit order. */

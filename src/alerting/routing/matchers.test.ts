@@ -9,6 +9,12 @@ describe("fingerprint", () => {
     expect(fingerprint({ name: "garland, briggs", fear: "love is not enough" })).toBe("507a62d79ee76c9a");
   });
 
+  it("hashes the UTF-8 bytes of values outside ASCII, mixed or not", () => {
+    // Values from the earlier implementation, which hashed every string through TextEncoder.
+    expect(fingerprint({ alertname: "Plätze voll", city: "東京", x: "a\u00ffb" })).toBe("a100843ae07a69fb");
+    expect(fingerprint({ a: "" })).toBe("e57e2e1903df23e2");
+  });
+
   it("does not depend on the order labels were written in", () => {
     expect(fingerprint({ a: "1", b: "2" })).toBe(fingerprint({ b: "2", a: "1" }));
     expect(fingerprint({ a: "1", b: "2" })).not.toBe(fingerprint({ a: "2", b: "1" }));
