@@ -7,7 +7,7 @@
 //
 // Usage: node bench/alerts/run.mjs
 //   env: SYSTEMS=nines,alertmanager  STORM_ALERTS=20000 STORM_BATCH=100 STORM_CLIENTS=4 STORM_MAX_S=60
-//        STORM_DRAIN_S=60 GROUP_INTERVAL=1s  LAT_GROUP_WAITS=0s,30s LAT_RATE=100 LAT_SECONDS=20
+//        STORM_DRAIN_S=60 STORM_GROUP_WAIT=0s GROUP_INTERVAL=1s  LAT_GROUP_WAITS=0s,30s LAT_RATE=100 LAT_SECONDS=20
 //        LAT_BATCH=10 LAT_DRAIN_S=30  NINES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 //        NINES_CLI (another build's cli/main.js, to compare a change; default dist/cli/main.js)
 //        OUT (defaults to bench/results/alerts.json; a run without both systems writes nothing unless OUT is set)
@@ -389,7 +389,7 @@ async function waitDelivered(sink, ids, deadline) {
 // Storm: STORM_ALERTS alerts in batches of STORM_BATCH, STORM_CLIENTS clients posting back to back.
 
 async function runStorm(system, sink) {
-  const groupWait = "0s";
+  const groupWait = env.STORM_GROUP_WAIT ?? "0s";
   const server = await START[system](sink.url, groupWait, "storm");
   try {
     const batches = [];
