@@ -230,6 +230,29 @@ describe.each(DIALECTS)("Alertmanager API v2 (%s)", (dialect) => {
     ]);
     expect(body.notifications).toHaveLength(1);
     expect(body.notifications[0]).toMatchObject({ receiver: "hook", status: "pending", attempts: [] });
+
+    // A second alert joins the group (the first is sent again, still firing): the next flush carries both.
+    // The first alert's trace keeps one "notified" event for the run and lists both notifications; the
+    // second alert's lists only the one.
+    await post("/api/v2/alerts", [
+      { labels: { alertname: "Traced", job: "x" } },
+      { labels: { alertname: "Traced", job: "y" } },
+    ]);
+    // To the group's next flush (group_interval 5m after the first), before the resolve timeout.
+    clock.advance(299_000);
+    await t.runtime.tick();
+    const again = JSON.parse(
+      (await t.server.inject({ method: "GET", url: `/api/v1/alerts/${fp}/trace` })).body,
+    );
+    expect(again.events.filter((e: { type: string }) => e.type === "notified")).toHaveLength(1);
+    expect(again.notifications).toHaveLength(2);
+    const second = (await get("/api/v2/alerts")).body.find(
+      (a: { labels: Record<string, string> }) => a.labels.alertname === "Traced" && a.labels.job === "y",
+    );
+    const secondTrace = JSON.parse(
+      (await t.server.inject({ method: "GET", url: `/api/v1/alerts/${second.fingerprint}/trace` })).body,
+    );
+    expect(secondTrace.notifications.map((n: { id: string }) => n.id)).toEqual([again.notifications[1].id]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { tmpdir } from "node:os";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKindRegistry } from "../src/app/registry.js";
@@ -16,7 +17,9 @@ import { ConfigService, defineKind, KindRegistry } from "../src/config/index.js"
 import { ManualClock } from "../src/platform/clock.js";
 import { type Actor, anonymousActor, type Ctx, systemActor } from "../src/platform/context.js";
 import type { OpenedDatabase } from "../src/platform/db/dialect.js";
-import { migrateToLatest, migrationsApplied } from "../src/platform/db/migrate.js";
+import { openDatabase } from "../src/platform/db/database.js";
+import { migrateTo, migrateToLatest, migrationsApplied } from "../src/platform/db/migrate.js";
+import { notificationGroupHash } from "../src/notify/index.js";
 import { createEventBus } from "../src/platform/events.js";
 import { silentLogger } from "../src/platform/logger.js";
 import { z } from "zod";
@@ -84,6 +87,25 @@ export function runStoreSuite({ dialect }: { dialect: DialectName }): void {
     it("applies migrations once and reports them applied", async () => {
       expect(await migrationsApplied(opened.db)).toBe(true);
       expect(await migrateToLatest(opened.db)).toEqual([]);
+    });
+
+    it("gives notifications stored before migration 0004 the group hash the outbox writes", async () => {
+      const older = await newTestDatabase(dialect);
+      const db = openDatabase({ url: older.url, dataDir: tmpdir() }).db;
+      try {
+        await migrateTo(db, "0003-alerting");
+        const request = { receiver: "team", groupKey: '{}:{alertname="Old"}', alerts: [] };
+        await sql`insert into notification_outbox (id, idempotency_key, receiver, integration, request, status,
+          attempts, next_attempt_at, last_error, created_at, updated_at) values ('n1', 'k-1/webhook_configs[0]',
+          'team', 'webhook_configs[0]', ${JSON.stringify({ request, type: "webhook_configs", config: {} })},
+          'delivered', 1, 0, null, 0, 0)`.execute(db);
+        expect(await migrateToLatest(db)).toContain("0004-outbox-groups");
+        const row = await db.selectFrom("notification_outbox").select("group_hash").executeTakeFirst();
+        expect(row?.group_hash).toBe(notificationGroupHash("team", '{}:{alertname="Old"}'));
+      } finally {
+        await db.destroy();
+        await older.drop();
+      }
     });
 
     it("applies a configuration into the catalog as revision 1, and re-applying it changes nothing", async () => {

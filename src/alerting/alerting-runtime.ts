@@ -35,6 +35,7 @@ import {
   type StoredAlert,
   storeAlerts,
 } from "./intake/alert-store.js";
+import { type AlertNotification, loadAlertNotifications } from "./intake/alert-notifications.js";
 import { emptySavedParts, loadRoutingState, saveRoutingChanges } from "./intake/routing-state-store.js";
 import { loadSilence, loadSilences, type StoredSilence, saveSilence } from "./intake/silence-store.js";
 import { amSilenceState, canUpdateSilence } from "./intake/silence-update.js";
@@ -109,22 +110,7 @@ export interface AlertTrace {
   fingerprint: string;
   alert?: StoredAlert;
   events: TraceEvent[];
-  notifications: Array<{
-    id: string;
-    idempotencyKey: string;
-    receiver: string;
-    integration: string;
-    status: string;
-    attempts: Array<{
-      at: number;
-      ok: boolean;
-      statusCode: number | null;
-      response: string | null;
-      durationMs: number;
-    }>;
-    lastError: string | null;
-    createdAt: number;
-  }>;
+  notifications: AlertNotification[];
 }
 
 /** A silence with its origin: stored (API, CLI) or from the configuration (recurring). */
@@ -555,41 +541,7 @@ export class AlertingRuntime implements AlertSink {
     const events = this.dispatcher.traceOf(fp) ?? [];
     const alert = await loadAlert(db, fp);
     if (alert === undefined && events.length === 0) return undefined;
-    const keys = [...new Set(events.flatMap((e) => (e.type === "notified" ? [e.idempotencyKey] : [])))];
-    const notifications: AlertTrace["notifications"] = [];
-    for (const key of keys) {
-      const rows = await db
-        .selectFrom("notification_outbox")
-        .selectAll()
-        // One row per integration, keyed `<notification key>/<integration>` by the outbox.
-        .where("idempotency_key", "like", `${key}/%`)
-        .orderBy("created_at")
-        .execute();
-      for (const row of rows) {
-        const attempts = await db
-          .selectFrom("notification_attempts")
-          .selectAll()
-          .where("outbox_id", "=", row.id)
-          .orderBy("at")
-          .execute();
-        notifications.push({
-          id: row.id,
-          idempotencyKey: row.idempotency_key,
-          receiver: row.receiver,
-          integration: row.integration,
-          status: row.status,
-          lastError: row.last_error,
-          createdAt: Number(row.created_at),
-          attempts: attempts.map((a) => ({
-            at: Number(a.at),
-            ok: Number(a.ok) === 1,
-            statusCode: a.status_code,
-            response: a.response,
-            durationMs: Number(a.duration_ms),
-          })),
-        });
-      }
-    }
+    const notifications = await loadAlertNotifications(db, fp, events);
     const out: AlertTrace = { fingerprint: fp, events, notifications };
     if (alert) out.alert = alert;
     return out;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { Clock } from "../platform/clock.js";
@@ -79,6 +80,14 @@ export function requestFor(
 }
 
 /**
+ * The notifications of one aggregation group of one receiver share this value in the outbox's group_hash
+ * column (indexed with created_at), so an alert's trace can list every notification its group sent.
+ */
+export function notificationGroupHash(receiver: string, groupKey: string): string {
+  return createHash("sha256").update(receiver).update("\n").update(groupKey).digest("hex").slice(0, 32);
+}
+
+/**
  * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
  * by `<request idempotency key>/<integration>` so enqueuing the same notification again changes nothing.
  */
@@ -88,6 +97,7 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
       const now = options.clock.now();
       const global = options.global?.();
       const rows: Schema["notification_outbox"][] = [];
+      const groupHash = notificationGroupHash(request.receiver, request.groupKey);
       for (const type of INTEGRATION_TYPES) {
         const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
         configs.forEach((raw, index) => {
@@ -106,6 +116,7 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
             receiver: request.receiver,
             integration,
             request: JSON.stringify(payload),
+            group_hash: groupHash,
             status: "pending",
             attempts: 0,
             next_attempt_at: now,

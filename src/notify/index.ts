@@ -7,6 +7,7 @@
 export {
   createNotificationOutbox,
   type GlobalDefaults,
+  notificationGroupHash,
   type NotificationOutboxOptions,
 } from "./create-notification-outbox.js";
 export { type IntegrationType, INTEGRATION_TYPES } from "./integrations.js";

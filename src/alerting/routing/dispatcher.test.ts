@@ -194,6 +194,42 @@ receivers: [{ name: default }, { name: pager }, { name: db }]
     const routed = h.d.traceOf(fingerprint(labels))?.[1];
     expect(routed).toMatchObject({ routes: [{ routeId: "0.1", receiver: "db" }] });
   });
+
+  it("traces a still-firing alert's repeats and its group's repeat notifications as one run", () => {
+    const h = setup(TREE);
+    const labels = { alertname: "Lag", team: "db", cluster: "eu" };
+    const fp = fingerprint(labels);
+    h.fire(labels);
+    h.advance(10 * S);
+    for (let i = 1; i <= 3; i++) {
+      // The sender repeats the alert (same start, new end), and a new alert joins its group.
+      h.d.receive([
+        {
+          labels,
+          annotations: {},
+          startsAt: new Date(T0).toISOString(),
+          endsAt: new Date(h.clock.now() + 15 * M).toISOString(),
+        },
+      ]);
+      h.fire({ alertname: `New${i}`, team: "db", cluster: "eu" });
+      h.advance(5 * M);
+    }
+    const carrying = h.sent.filter((n) => n.alerts.some((a) => a.fingerprint === fp));
+    expect(carrying).toHaveLength(4);
+    expect(h.d.traceOf(fp)?.map((e) => e.type)).toEqual(["received", "routed", "grouped", "notified"]);
+    h.resolve(labels);
+    h.advance(5 * M);
+    expect(h.d.traceOf(fp)?.map((e) => (e.type === "notified" ? `notified ${e.status}` : e.type))).toEqual([
+      "received",
+      "routed",
+      "grouped",
+      "notified firing",
+      "received",
+      "routed",
+      "grouped",
+      "notified resolved",
+    ]);
+  });
 });
 
 describe("inhibition", () => {

@@ -87,6 +87,10 @@ export type TraceEvent =
   | { at: number; type: "inhibited"; rule: number; ruleName?: string; source: string }
   | { at: number; type: "uninhibited" }
   | { at: number; type: "time-muted"; receiver: string; groupKey: string; reason: string }
+  /**
+   * The first notification of a run to one receiver's group; the run goes on, without further events, while
+   * the group's notifications carry the alert with the same status (the trace API lists them from the outbox).
+   */
   | {
       at: number;
       type: "notified";
@@ -445,27 +449,38 @@ export class AlertDispatcher {
       }
       alert = merged;
     }
+    // Senders repeat a firing alert on every evaluation (Prometheus: each minute, with a new endsAt). Such a
+    // refresh is not traced: a trace says when the alert started, resolved, moved or was muted, and an alert
+    // firing for days would otherwise fill its trace with copies and rewrite its saved record on every post.
+    const refresh =
+      old !== undefined &&
+      !this.isResolvedAt(old, now) &&
+      !this.isResolvedAt(alert, now) &&
+      alert.startsAt === old.startsAt;
     alert.version = ++this.seq;
     this.alertsByFp.set(alert.fingerprint, alert);
     this.touchAlert(alert.fingerprint);
-    this.trace(alert.fingerprint, {
-      at: now,
-      type: "received",
-      startsAt: alert.startsAt,
-      endsAt: alert.endsAt,
-      timeout: alert.timeout,
-    });
-    this.route(alert, now);
+    if (!refresh)
+      this.trace(alert.fingerprint, {
+        at: now,
+        type: "received",
+        startsAt: alert.startsAt,
+        endsAt: alert.endsAt,
+        timeout: alert.timeout,
+      });
+    this.route(alert, now, refresh);
   }
 
-  private route(alert: Alert, now: number): void {
+  /** Puts the alert in the groups of the routes it matches; a refresh traces only what changed. */
+  private route(alert: Alert, now: number, refresh = false): void {
     const routes = matchRoutes(this.config.route, alert.labels);
-    this.trace(alert.fingerprint, {
-      at: now,
-      type: "routed",
-      routes: routes.map((r) => ({ routeId: r.id, receiver: r.receiver })),
-    });
-    for (const route of routes) this.insert(route, alert, now);
+    const routed = routes.map((r) => ({ routeId: r.id, receiver: r.receiver }));
+    const last = this.traces.get(alert.fingerprint)?.findLast((e) => e.type === "routed");
+    const sameRoutes =
+      last?.type === "routed" &&
+      last.routes.map((r) => r.routeId).join(",") === routed.map((r) => r.routeId).join(",");
+    if (!refresh || !sameRoutes) this.trace(alert.fingerprint, { at: now, type: "routed", routes: routed });
+    for (const route of routes) this.insert(route, alert, now, refresh && sameRoutes);
   }
 
   private groupLabels(route: RouteNode, labels: LabelSet): Record<string, string> {
@@ -476,7 +491,7 @@ export class AlertDispatcher {
     return out;
   }
 
-  private insert(route: RouteNode, alert: Alert, now: number): void {
+  private insert(route: RouteNode, alert: Alert, now: number, refresh = false): void {
     const labels = this.groupLabels(route, alert.labels);
     const id = `${route.id}|${fingerprint(labels)}`;
     let group = this.groups.get(id);
@@ -500,6 +515,7 @@ export class AlertDispatcher {
     // An alert that started long ago need not wait: the group flushes at once (aggrGroup.insert).
     if (!group.hasFlushed && alert.startsAt + route.groupWaitMs < now) group.nextFlushAt = now;
     this.touchGroup(group);
+    if (refresh && !newGroup) return;
     this.trace(alert.fingerprint, {
       at: now,
       type: "grouped",
@@ -743,11 +759,27 @@ export class AlertDispatcher {
           idempotencyKey,
         };
         if (keptAfterMute.has(a.fingerprint)) event.afterMute = true;
-        this.trace(a.fingerprint, event);
+        if (!this.continuesRun(a.fingerprint, event)) this.trace(a.fingerprint, event);
       }
       this.notify(request);
     }
     return "notified";
+  }
+
+  /**
+   * True when the alert's trace already holds a "notified" event for this receiver's group with the same
+   * status, and only notifications of other groups came after it: this notification belongs to that run.
+   * Recording every repeat made each flush of a group rewrite the saved record of every alert in it.
+   */
+  private continuesRun(fp: string, event: Extract<TraceEvent, { type: "notified" }>): boolean {
+    const events = this.traces.get(fp) ?? [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i];
+      if (e?.type !== "notified") return false;
+      if (e.receiver === event.receiver && e.groupKey === event.groupKey)
+        return e.status === event.status && e.afterMute === event.afterMute;
+    }
+    return false;
   }
 
   /** TimeActiveStage and TimeMuteStage: outside its active intervals or inside a mute one, a route is quiet. */

@@ -220,6 +220,8 @@ export interface NotificationOutboxTable {
   integration: string;
   /** JSON: the NotificationRequest. */
   request: string;
+  /** The receiver and aggregation group, hashed (notificationGroupHash); null in rows older than 0004. */
+  group_hash: string | null;
   /** "pending", "delivered" or "dead". */
   status: string;
   attempts: number;
