@@ -67,7 +67,7 @@ function describeEvent(e: TraceEventView): string {
     case "time-muted":
       return `${s("receiver")}: ${s("reason")}`;
     case "notified":
-      return `${s("receiver")} ${s("status")}${e.afterMute ? " (resolve after mute)" : ""}, key ${s("idempotencyKey")}`;
+      return `${s("receiver")} ${s("status")}${e.afterMute ? " (resolve after mute)" : ""}, key ${s("idempotencyKey")} (and the group's repeats)`;
     case "rejected":
       return s("reason");
     default:
