@@ -15,3 +15,4 @@ export {
 } from "./alerting-runtime.js";
 export { type AlertmanagerApiDeps, alertmanagerApiRoutes } from "./api/am-api-routes.js";
 export { validateAlert } from "./intake/validate-alert.js";
+export type { TraceEvent } from "./routing/index.js";
