@@ -3,7 +3,13 @@ import { formatProblem } from "../../config/index.js";
 import { ManualClock } from "../../platform/clock.js";
 import type { IncomingAlert } from "../alert-model.js";
 import { loadAlertmanagerConfig } from "./am-config.js";
-import { AlertDispatcher, type NotificationRequest, type ReceiverOptions } from "./dispatcher.js";
+import {
+  AlertDispatcher,
+  type NotificationRequest,
+  type ReceiverOptions,
+  type RoutingStateChanges,
+  type SavedParts,
+} from "./dispatcher.js";
 import { fingerprint } from "./fingerprint.js";
 
 const S = 1000;
@@ -453,6 +459,45 @@ receivers: [{ name: default }, { name: web }, { name: ops }]
 });
 
 describe("state", () => {
+  /** Records a successful save of `changes` in `saved`, as the alerting runtime does. */
+  function recordSave(saved: SavedParts, changes: RoutingStateChanges): void {
+    for (const { kind, id, token } of [...changes.changed, ...changes.unchanged]) saved[kind].set(id, token);
+    for (const { kind, id } of changes.removed) saved[kind].delete(id);
+  }
+  const emptySaved = (): SavedParts => ({ group: new Map(), log: new Map(), alert: new Map() });
+
+  it("a save lists only what changed, and the record of a collected alert until a save removed it", () => {
+    const h = setup(BASIC);
+    const saved = emptySaved();
+    h.fire({ alertname: "A" }, { alertname: "B" });
+    h.advance(30 * S);
+    const first = h.d.changesSince(saved);
+    expect(first.changed.filter((c) => c.kind === "alert").map((c) => c.id)).toHaveLength(2);
+    recordSave(saved, first);
+    expect(h.d.changesSince(saved).changed).toEqual([]);
+
+    h.resolve({ alertname: "A" });
+    h.advance(5 * M);
+    // Resolved, notified and past the retention: garbage collection drops A's alert and, a day later, its trace.
+    h.advance(25 * H);
+    const fpA = fingerprint({ alertname: "A" });
+    const failed = h.d.changesSince(saved);
+    expect(failed.removed.map((r) => r.id)).toContain(fpA);
+    // That save failed (saved unchanged): the next one lists the removal again.
+    const retried = h.d.changesSince(saved);
+    expect(retried.removed.map((r) => r.id)).toContain(fpA);
+    recordSave(saved, retried);
+    expect(h.d.changesSince(saved).removed).toEqual([]);
+
+    // A dispatcher that takes over compares every saved record once: a record it has no alert for goes.
+    const loaded = loadAlertmanagerConfig(BASIC);
+    if (!loaded.config) throw new Error("config");
+    const d2 = new AlertDispatcher({ clock: h.clock, config: loaded.config, notify: () => {} });
+    const stale = emptySaved();
+    stale.alert.set("0123456789abcdef", "{}");
+    expect(d2.changesSince(stale).removed.map((r) => r.id)).toEqual(["0123456789abcdef"]);
+  });
+
   it("resumes from a snapshot without notifying twice", () => {
     const h = setup(BASIC);
     h.fire({ alertname: "Persist" });

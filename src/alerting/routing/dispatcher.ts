@@ -348,6 +348,8 @@ export class AlertDispatcher {
   private readonly alertRevisions = new Map<string, number>();
   /** Alerts touched since a save recorded their revision (changesSince empties it as saves succeed). */
   private readonly unsavedAlerts = new Set<string>();
+  /** The next changesSince compares every saved alert record (after construction and restore). */
+  private compareAllSaved = true;
   /** Bumped on every change to a group, so that a save compares groups without serialising each one. */
   private readonly groupRevisions = new WeakMap<Group, number>();
 
@@ -1002,11 +1004,20 @@ export class AlertDispatcher {
       );
     for (const [key, entry] of this.log)
       visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
-    // Only alerts touched since `saved` recorded them can differ; one whose saved token is its revision was
-    // saved (the save after the touch succeeded) and leaves the set.
+    const exists = (fp: string) => this.alertsByFp.has(fp) || this.traces.has(fp) || this.mutes.has(fp);
+    // A new or restored dispatcher does not know what `saved` holds: its first save compares every saved
+    // alert once. After that only alerts touched since (garbage collection touches what it deletes) can
+    // differ, so a save costs what changed, not the number of alerts.
+    if (this.compareAllSaved) {
+      for (const fp of saved.alert.keys()) if (!exists(fp)) this.unsavedAlerts.add(fp);
+      this.compareAllSaved = false;
+    }
+    // One whose saved token is its revision was saved (the save after the touch succeeded) and leaves the
+    // set; one that is gone stays until a save removed its record.
     for (const fp of this.unsavedAlerts) {
-      if (!this.alertsByFp.has(fp) && !this.traces.has(fp) && !this.mutes.has(fp)) {
-        if (!saved.alert.has(fp)) this.unsavedAlerts.delete(fp);
+      if (!exists(fp)) {
+        if (saved.alert.has(fp)) changes.removed.push({ kind: "alert", id: fp, key: partKey("alert", fp) });
+        else this.unsavedAlerts.delete(fp);
         continue;
       }
       const revision = this.alertRevisions.get(fp) ?? this.touchAlert(fp);
@@ -1025,7 +1036,6 @@ export class AlertDispatcher {
     };
     gone("group", (id) => this.groups.has(id));
     gone("log", (id) => this.log.has(id));
-    gone("alert", (fp) => this.traces.has(fp) || this.alertsByFp.has(fp) || this.mutes.has(fp));
     return changes;
   }
 
@@ -1050,6 +1060,7 @@ export class AlertDispatcher {
     for (const [fp, m] of copy.mutes) this.mutes.set(fp, m);
     this.alertRevisions.clear();
     this.unsavedAlerts.clear();
+    this.compareAllSaved = true;
     for (const fp of [...this.alertsByFp.keys(), ...this.traces.keys(), ...this.mutes.keys()])
       this.touchAlert(fp);
     this.groups.clear();
