@@ -296,7 +296,7 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
       await worker().runOnce();
       const [row] = await rowsOf("garbage");
       expect(row).toMatchObject({ status: "pending", attempts: 1 });
-      expect(row?.last_error).toMatch(/fetch failed/);
+      expect(row?.last_error).toMatch(/Parse Error/);
     } finally {
       await new Promise<void>((resolve) => garbage.close(() => resolve()));
     }

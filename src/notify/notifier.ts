@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import * as http from "node:http";
+import * as https from "node:https";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { TemplateFile } from "./notify-template.js";
 
@@ -84,20 +86,97 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** Sends one HTTP request; network errors, timeouts and malformed answers throw. */
+/**
+ * Keep-alive connections per receiver host, as Alertmanager's Go client keeps them: a storm sends thousands of
+ * notifications a minute to the same few hosts.
+ */
+const AGENTS = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+/** Read at most this much of an answer: it is stored truncated, and a receiver must not fill the memory. */
+const MAX_ANSWER_BYTES = 1 << 20;
+/** Go's http.Client follows at most 10 redirects. */
+const MAX_REDIRECTS = 10;
+
+interface RawAnswer extends HttpAnswer {
+  location: string | undefined;
+}
+
+function sendOnce(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<RawAnswer> {
+  const protocol = url.protocol;
+  if (protocol !== "http:" && protocol !== "https:")
+    return Promise.reject(new Error(`unsupported URL scheme ${protocol}`));
+  const client = protocol === "https:" ? https : http;
+  const sentHeaders =
+    body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const request = client.request(
+      url,
+      { method, headers: sentHeaders, agent: AGENTS[protocol], signal },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
+          else response.destroy();
+        });
+        const finish = () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString("utf8"),
+            location: response.headers.location,
+          });
+        response.on("end", finish);
+        // An answer cut at the limit is still an answer (its status and first megabyte).
+        response.on("close", () => (size > MAX_ANSWER_BYTES ? finish() : undefined));
+        response.on("error", (error) => (size > MAX_ANSWER_BYTES ? finish() : reject(error)));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/**
+ * Sends one HTTP request over a kept-alive connection, following redirects as Go's client does (303, and
+ * 301/302 after a POST, continue as a GET without the body; credentials are not sent to another origin).
+ * Network errors, timeouts and malformed answers throw.
+ */
 export async function httpRequest(
   url: string,
   init: { method?: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
 ): Promise<HttpAnswer> {
-  const response = await fetch(url, {
-    method: init.method ?? "POST",
-    headers: init.headers,
-    body: init.body,
-    signal: init.signal,
-    redirect: "follow",
-  });
-  const body = await response.text();
-  return { status: response.status, body };
+  let target = new URL(url);
+  let method = init.method ?? "POST";
+  let headers = init.headers;
+  let body = init.body;
+  for (let redirects = 0; ; redirects++) {
+    const answer = await sendOnce(target, method, headers, body, init.signal);
+    const redirect = [301, 302, 303, 307, 308].includes(answer.status) && answer.location !== undefined;
+    if (!redirect || answer.location === undefined) return { status: answer.status, body: answer.body };
+    if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
+    const next = new URL(answer.location, target);
+    if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
+      method = method === "HEAD" ? "HEAD" : "GET";
+      body = undefined;
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(([name]) => !/^content-(type|length|encoding)$/i.test(name)),
+      );
+    }
+    if (next.origin !== target.origin)
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(([name]) => !/^(authorization|cookie)$/i.test(name)),
+      );
+    target = next;
+  }
 }
 
 /**
