@@ -99,6 +99,57 @@ describe.each(DIALECTS)("alerting runtime wiring (%s)", (dialect) => {
     }
   });
 
+  it("answers requests that arrive together each with its own result, stored in arrival order", async () => {
+    const clock = new ManualClock(T0);
+    const t = await startAlertingApp(dialect, { clock, configYaml: amConfigYaml() });
+    try {
+      const results = await Promise.all([
+        t.runtime.receive([{ labels: { alertname: "Together", n: "1" }, annotations: {} }], "api"),
+        t.runtime.receive(
+          [
+            { labels: {}, annotations: {} },
+            { labels: { alertname: "Together", n: "2" }, annotations: {} },
+          ],
+          "api",
+        ),
+        t.runtime.receive([{ labels: { "bad-name": "x" }, annotations: {} }], "api"),
+        // The same alert again, resolved: it merges after the first request's copy, as consecutive Puts.
+        t.runtime.receive(
+          [
+            {
+              labels: { alertname: "Together", n: "1" },
+              annotations: {},
+              startsAt: iso(T0 - 60_000),
+              endsAt: iso(T0),
+            },
+          ],
+          "api",
+        ),
+      ]);
+      expect(results).toEqual([
+        { accepted: 1, rejected: [] },
+        { accepted: 1, rejected: [{ index: 0, reason: "at least one label pair required" }] },
+        { accepted: 0, rejected: [{ index: 0, reason: 'invalid label set: invalid name "bad-name"' }] },
+        { accepted: 1, rejected: [] },
+      ]);
+      const rows = await t.test.app.database.db
+        .selectFrom("alerts")
+        .select(["labels", "starts_at", "ends_at"])
+        .orderBy("labels")
+        .execute();
+      expect(
+        rows.map((r) => [JSON.parse(r.labels).n, Number(r.starts_at), r.ends_at && Number(r.ends_at)]),
+      ).toEqual([
+        // Stored after the firing copy: the resolve ends it and the earlier start is kept. (The other way
+        // round, the firing copy would not overlap the resolved one and would replace it.)
+        ["1", T0 - 60_000, T0],
+        ["2", T0, null],
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("applies the configuration's recurring silences, also after a restart", async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 2, 30));
     const database = await newTestDatabase(dialect);

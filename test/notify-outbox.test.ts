@@ -153,6 +153,19 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     expect(rows.every((r) => r.status === "pending" && r.attempts === 0)).toBe(true);
   });
 
+  it("stores every notification of a large save, over several statements, each once", async () => {
+    const outbox = createNotificationOutbox({ clock });
+    const integrations: ReceiverIntegrations = {
+      webhook_configs: [{ url: "http://127.0.0.1:1/a" }, { url: "http://127.0.0.1:1/b" }],
+    };
+    const many = Array.from({ length: 150 }, () => ({ request: request("many"), integrations }));
+    await opened.db.transaction().execute((trx) => outbox.enqueueAll(trx, many));
+    await opened.db.transaction().execute((trx) => outbox.enqueueAll(trx, many.slice(0, 10)));
+    const rows = await rowsOf("many");
+    expect(rows).toHaveLength(300);
+    expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(300);
+  });
+
   it("gives integrations with send_resolved false no resolve, and no resolved alerts", async () => {
     const outbox = createNotificationOutbox({ clock });
     const integrations: ReceiverIntegrations = {

@@ -141,6 +141,13 @@ export class AlertingRuntime implements AlertSink {
   private object: ConfigObject<AlertmanagerConfigSpec> | undefined;
   private problem: string | undefined = "not started";
   private readonly pending: NotificationRequest[] = [];
+  /** Intake requests waiting for the pipeline; the next intake stores them all in one transaction. */
+  private readonly intakeQueue: Array<{
+    alerts: readonly IncomingAlert[];
+    source: AlertSource;
+    resolve: (result: AlertIntakeResult) => void;
+    reject: (error: unknown) => void;
+  }> = [];
   /** What each part of the routing state was when last written, so that a save writes only what changed. */
   private saved: SavedParts = emptySavedParts();
   /** The one-row snapshot of an earlier version is still stored; the next save deletes it. */
@@ -344,30 +351,56 @@ export class AlertingRuntime implements AlertSink {
   // ---- intake --------------------------------------------------------------------------------------------
 
   /**
-   * Validates each alert as Alertmanager's API does, stores the valid ones in one transaction, and only then
-   * routes them and resolves. Invalid alerts are reported with Alertmanager's reason; the others are kept.
+   * Validates each alert as Alertmanager's API does, stores the valid ones, and only then routes them and
+   * resolves. Invalid alerts are reported with Alertmanager's reason; the others are kept. Requests that
+   * arrive while the pipeline is busy are stored together in one transaction (a group commit), each answered
+   * with its own result once that transaction committed.
    */
   receive(alerts: readonly IncomingAlert[], source: AlertSource): Promise<AlertIntakeResult> {
-    return this.exclusive(async () => {
-      const { db, clock } = this.options;
-      const now = clock.now();
+    return new Promise((resolve, reject) => {
+      this.intakeQueue.push({ alerts, source, resolve, reject });
+      if (this.intakeQueue.length === 1)
+        this.exclusive(() => this.receiveQueued()).catch((error: unknown) =>
+          this.options.log.error({ err: error }, "alert intake failed"),
+        );
+    });
+  }
+
+  private async receiveQueued(): Promise<void> {
+    const { db, clock } = this.options;
+    const batch = this.intakeQueue.splice(0);
+    const now = clock.now();
+    const checked = batch.map((intake) => {
       const rejected: AlertIntakeResult["rejected"] = [];
       const valid: ValidAlert[] = [];
-      alerts.forEach((alert, index) => {
+      intake.alerts.forEach((alert, index) => {
         const result = validateAlert(alert, now);
         if (typeof result === "string") rejected.push({ index, reason: result });
         else valid.push(result);
       });
-      if (valid.length > 0) {
-        const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
-        await db.transaction().execute((trx) => storeAlerts(trx, valid, source, now, resolveTimeoutMs));
-        this.dispatcher.receive(valid.map(toIncoming));
-        // Receiving runs the flushes that were due: their notifications are saved at once, as in tick().
-        await this.saveSoon();
-        this.reschedule();
-      }
-      return { accepted: valid.length, rejected };
+      return { intake, valid, rejected };
     });
+    const stored = checked.filter((c) => c.valid.length > 0);
+    if (stored.length > 0) {
+      const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
+      try {
+        await db.transaction().execute(async (trx) => {
+          // In arrival order, so that two requests for one alert merge as consecutive Puts would.
+          for (const { intake, valid } of stored)
+            await storeAlerts(trx, valid, intake.source, now, resolveTimeoutMs);
+        });
+      } catch (error) {
+        for (const { intake } of stored) intake.reject(error);
+        for (const { intake, rejected } of checked)
+          if (!stored.some((s) => s.intake === intake)) intake.resolve({ accepted: 0, rejected });
+        return;
+      }
+      for (const { valid } of stored) this.dispatcher.receive(valid.map(toIncoming));
+      // Receiving runs the flushes that were due: their notifications are saved at once, as in tick().
+      await this.saveSoon();
+      this.reschedule();
+    }
+    for (const { intake, valid, rejected } of checked) intake.resolve({ accepted: valid.length, rejected });
   }
 
   /** Runs every flush due by the clock and saves what it produced; for simulated time (schedule: false). */
@@ -449,10 +482,11 @@ export class AlertingRuntime implements AlertSink {
     const deliveries = this.setup?.deliveries;
     try {
       await db.transaction().execute(async (trx) => {
-        for (const request of requests) {
+        const notifications = requests.flatMap((request) => {
           const integrations: ReceiverIntegrations | undefined = deliveries?.get(request.receiver);
-          if (integrations !== undefined) await outbox.enqueue(trx, request, integrations);
-        }
+          return integrations === undefined ? [] : [{ request, integrations }];
+        });
+        await outbox.enqueueAll(trx, notifications);
         if (savedAt - this.lastPruneAt >= PRUNE_EVERY_MS) {
           await pruneAlerting(trx, savedAt - RETENTION_MS, this.setup?.config.resolveTimeoutMs ?? 300_000);
           this.lastPruneAt = savedAt;

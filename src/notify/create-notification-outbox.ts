@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { Kysely } from "kysely";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
@@ -91,48 +90,67 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
  * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
  * by `<request idempotency key>/<integration>` so enqueuing the same notification again changes nothing.
  */
+/** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
+const ROWS_PER_INSERT = 200;
+
 export function createNotificationOutbox(options: NotificationOutboxOptions): NotificationOutbox {
-  return {
-    async enqueue(db: Kysely<Schema>, request: NotificationRequest, integrations: ReceiverIntegrations) {
+  const rowsFor = (
+    request: NotificationRequest,
+    integrations: ReceiverIntegrations,
+    now: number,
+    global: GlobalDefaults | undefined,
+  ): Schema["notification_outbox"][] => {
+    const rows: Schema["notification_outbox"][] = [];
+    const groupHash = notificationGroupHash(request.receiver, request.groupKey);
+    for (const type of INTEGRATION_TYPES) {
+      const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
+      configs.forEach((raw, index) => {
+        const config = withGlobals(type, raw, global);
+        const sendResolved =
+          typeof config.send_resolved === "boolean" ? config.send_resolved : SEND_RESOLVED_DEFAULT[type];
+        const sent = requestFor(request, sendResolved);
+        if (sent === undefined) return;
+        const integration = `${type}[${index}]`;
+        const payload: OutboxPayload = { request: sent, type, config };
+        if (integrations.templates && integrations.templates.length > 0)
+          payload.templates = integrations.templates.map((t) => ({ name: t.name, text: t.text }));
+        rows.push({
+          id: newId(now),
+          idempotency_key: `${request.idempotencyKey}/${integration}`,
+          receiver: request.receiver,
+          integration,
+          request: JSON.stringify(payload),
+          group_hash: groupHash,
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+        });
+      });
+    }
+    return rows;
+  };
+
+  const outbox: NotificationOutbox = {
+    enqueue: (db, request, integrations) => outbox.enqueueAll(db, [{ request, integrations }]),
+
+    async enqueueAll(db, notifications) {
       const now = options.clock.now();
       const global = options.global?.();
-      const rows: Schema["notification_outbox"][] = [];
-      const groupHash = notificationGroupHash(request.receiver, request.groupKey);
-      for (const type of INTEGRATION_TYPES) {
-        const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
-        configs.forEach((raw, index) => {
-          const config = withGlobals(type, raw, global);
-          const sendResolved =
-            typeof config.send_resolved === "boolean" ? config.send_resolved : SEND_RESOLVED_DEFAULT[type];
-          const sent = requestFor(request, sendResolved);
-          if (sent === undefined) return;
-          const integration = `${type}[${index}]`;
-          const payload: OutboxPayload = { request: sent, type, config };
-          if (integrations.templates && integrations.templates.length > 0)
-            payload.templates = integrations.templates.map((t) => ({ name: t.name, text: t.text }));
-          rows.push({
-            id: newId(now),
-            idempotency_key: `${request.idempotencyKey}/${integration}`,
-            receiver: request.receiver,
-            integration,
-            request: JSON.stringify(payload),
-            group_hash: groupHash,
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: null,
-            created_at: now,
-            updated_at: now,
-          });
-        });
-      }
+      const rows = notifications.flatMap(({ request, integrations }) =>
+        rowsFor(request, integrations, now, global),
+      );
       if (rows.length === 0) return;
-      await db
-        .insertInto("notification_outbox")
-        .values(rows)
-        .onConflict((oc) => oc.column("idempotency_key").doNothing())
-        .execute();
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
+        await db
+          .insertInto("notification_outbox")
+          .values(rows.slice(i, i + ROWS_PER_INSERT))
+          .onConflict((oc) => oc.column("idempotency_key").doNothing())
+          .execute();
       options.onEnqueue?.();
     },
   };
+  return outbox;
 }

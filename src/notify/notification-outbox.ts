@@ -22,4 +22,9 @@ export interface NotificationOutbox {
     request: NotificationRequest,
     integrations: ReceiverIntegrations,
   ): Promise<void>;
+  /** enqueue for several notifications, in as few statements as the databases allow. */
+  enqueueAll(
+    db: Kysely<Schema>,
+    notifications: ReadonlyArray<{ request: NotificationRequest; integrations: ReceiverIntegrations }>,
+  ): Promise<void>;
 }
