@@ -129,6 +129,65 @@ function compareForK(top: boolean): (a: Sample, b: Sample) => number {
   };
 }
 
+/**
+ * The k samples topk (or bottomk) keeps, chosen as Prometheus chooses them: a heap of at most k samples in
+ * input order, whose least wanted sample is replaced only by a strictly better one. Among equal values at the
+ * cut, which ones stay depends on the heap's moves, so these follow Go's `container/heap` step by step.
+ */
+function keepK(samples: readonly Sample[], k: number, top: boolean): Sample[] {
+  // Prometheus's vectorByValueHeap (topk) and vectorByReverseValueHeap (bottomk): NaN sorts below all.
+  const less = top
+    ? (a: Sample, b: Sample): boolean => Number.isNaN(a.f) || a.f < b.f
+    : (a: Sample, b: Sample): boolean => Number.isNaN(a.f) || a.f > b.f;
+  const heap: Sample[] = [];
+  for (const s of samples) {
+    if (heap.length < k) {
+      heap.push(s);
+      heapUp(heap, heap.length - 1, less);
+      continue;
+    }
+    const least = heap[0] as Sample;
+    const better = top ? least.f < s.f : least.f > s.f;
+    if (better || (Number.isNaN(least.f) && !Number.isNaN(s.f))) {
+      heap[0] = s;
+      heapDown(heap, 0, less);
+    }
+  }
+  return heap;
+}
+
+type Less = (a: Sample, b: Sample) => boolean;
+
+function heapUp(heap: Sample[], from: number, less: Less): void {
+  let j = from;
+  while (j > 0) {
+    const parent = (j - 1) >> 1;
+    if (!less(heap[j] as Sample, heap[parent] as Sample)) break;
+    swap(heap, parent, j);
+    j = parent;
+  }
+}
+
+function heapDown(heap: Sample[], from: number, less: Less): void {
+  let i = from;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= heap.length) return;
+    let j = left;
+    const right = left + 1;
+    if (right < heap.length && less(heap[right] as Sample, heap[left] as Sample)) j = right;
+    if (!less(heap[j] as Sample, heap[i] as Sample)) return;
+    swap(heap, i, j);
+    i = j;
+  }
+}
+
+function swap(heap: Sample[], i: number, j: number): void {
+  const t = heap[i] as Sample;
+  heap[i] = heap[j] as Sample;
+  heap[j] = t;
+}
+
 function simple(op: AggregateOp, samples: readonly Sample[], ctx: AggregateContext): number {
   switch (op) {
     case "sum":
@@ -187,8 +246,8 @@ function selectK(vec: readonly Sample[], ctx: AggregateContext): Sample[] {
       out.push(...[...g.samples].sort((a, b) => compareLabels(a.labels, b.labels)).slice(0, k));
       continue;
     }
-    const sorted = [...g.samples].sort(compareForK(ctx.op === "topk"));
-    out.push(...sorted.slice(0, k));
+    const kept = keepK(g.samples, k, ctx.op === "topk");
+    out.push(...kept.sort(compareForK(ctx.op === "topk")));
   }
   if (ctx.sortResults && ctx.op !== "limitk") out.sort(compareForK(ctx.op === "topk"));
   return out;
