@@ -2,7 +2,7 @@ import { compareLabels, type Labels, labelsKey, METRIC_NAME, setLabel } from "..
 import type { AggregateOp } from "../parse/ast.js";
 import { isValidUtf8, quoteGo } from "../parse/literals.js";
 import { formatFloatG, formatFloatPlain, kahanSumInc, quantile } from "./float-math.js";
-import type { Sample } from "./types.js";
+import type { Sample, StepSeries } from "./types.js";
 
 export interface AggregateContext {
   readonly op: AggregateOp;
@@ -268,4 +268,199 @@ function countValues(vec: readonly Sample[], ctx: AggregateContext): Sample[] {
     }
   }
   return [...counts.values()];
+}
+
+/** The aggregations `aggregateSeries` computes; the others need a step's samples together. */
+const COLUMN_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+  "sum",
+  "avg",
+  "count",
+  "group",
+  "min",
+  "max",
+  "stdvar",
+  "stddev",
+]);
+
+/**
+ * Aggregates a whole range query at once for the operators that keep one running value per group: each
+ * series' group is found once, then every step adds its members in input order, as `aggregateStep` does,
+ * to the same float results without a sample object per series and step. Returns undefined for the
+ * operators it does not handle. `onStep` gets the number of output samples of each step.
+ */
+export function aggregateSeries(
+  input: readonly StepSeries[],
+  stepCount: number,
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+  onStep: (samples: number) => void,
+): StepSeries[] | undefined {
+  if (!COLUMN_OPS.has(op)) return undefined;
+  const groupOfInput = new Int32Array(input.length);
+  const groupLabels: Labels[] = [];
+  const byKey = new Map<string, number>();
+  for (let k = 0; k < input.length; k++) {
+    const { labels, key } = groupOf((input[k] as StepSeries).labels, grouping, without);
+    let g = byKey.get(key);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupLabels.push(labels);
+      byKey.set(key, g);
+    }
+    groupOfInput[k] = g;
+  }
+  const n = groupLabels.length;
+  const state = new GroupState(n);
+  // An output series per group and delayed-name-removal flag, as `stepwise` keeps them apart.
+  const outputs: Array<StepSeries | undefined> = new Array(2 * n).fill(undefined);
+  for (let i = 0; i < stepCount; i++) {
+    state.reset();
+    for (let k = 0; k < input.length; k++) {
+      const s = input[k] as StepSeries;
+      if (s.present[i] !== 1) continue;
+      state.add(op, groupOfInput[k] as number, s.values[i] as number, s.dropName);
+    }
+    let emitted = 0;
+    for (let g = 0; g < n; g++) {
+      if (state.count[g] === 0) continue;
+      const slot = 2 * g + (state.dropName[g] as number);
+      let out = outputs[slot];
+      if (out === undefined) {
+        out = {
+          labels: groupLabels[g] as Labels,
+          dropName: state.dropName[g] === 1,
+          values: new Float64Array(stepCount),
+          present: new Uint8Array(stepCount),
+        };
+        outputs[slot] = out;
+      }
+      out.values[i] = state.result(op, g);
+      out.present[i] = 1;
+      emitted++;
+    }
+    onStep(emitted);
+  }
+  return outputs.filter((o): o is StepSeries => o !== undefined);
+}
+
+/** Running values of every group at one step, with the same float operations as `simple`. */
+class GroupState {
+  readonly count: Float64Array;
+  readonly dropName: Uint8Array;
+  /** sum and avg: the running sum; min and max: the value; stdvar: the sum of squared deviations. */
+  private readonly value: Float64Array;
+  /** Kahan-Neumaier compensation (sum, avg). */
+  private readonly compensation: Float64Array;
+  /** avg once the sum would overflow, and stdvar: the running mean. */
+  private readonly mean: Float64Array;
+  private readonly incremental: Uint8Array;
+
+  constructor(n: number) {
+    this.count = new Float64Array(n);
+    this.dropName = new Uint8Array(n);
+    this.value = new Float64Array(n);
+    this.compensation = new Float64Array(n);
+    this.mean = new Float64Array(n);
+    this.incremental = new Uint8Array(n);
+  }
+
+  reset(): void {
+    this.count.fill(0);
+    this.dropName.fill(0);
+    this.value.fill(0);
+    this.compensation.fill(0);
+    this.mean.fill(0);
+    this.incremental.fill(0);
+  }
+
+  add(op: AggregateOp, g: number, f: number, dropName: boolean): void {
+    if (dropName) this.dropName[g] = 1;
+    const count = (this.count[g] as number) + 1;
+    this.count[g] = count;
+    switch (op) {
+      case "sum":
+        this.kahanAdd(g, f);
+        return;
+      case "avg":
+        if (count === 1) {
+          this.value[g] = f;
+          return;
+        }
+        if (this.incremental[g] === 0) {
+          const sum = this.value[g] as number;
+          const c = this.compensation[g] as number;
+          this.kahanAdd(g, f);
+          const next = this.value[g] as number;
+          if (next !== Number.POSITIVE_INFINITY && next !== Number.NEGATIVE_INFINITY) return;
+          // The running sum would overflow; continue with the incremental mean from here on.
+          this.incremental[g] = 1;
+          this.mean[g] = sum / (count - 1);
+          this.compensation[g] = c / (count - 1);
+        }
+        {
+          const q = (count - 1) / count;
+          this.value[g] = q * (this.mean[g] as number);
+          this.compensation[g] = q * (this.compensation[g] as number);
+          this.kahanAdd(g, f / count);
+          this.mean[g] = this.value[g] as number;
+        }
+        return;
+      case "min":
+      case "max": {
+        const v = this.value[g] as number;
+        if (count === 1 || Number.isNaN(v) || (op === "max" ? f > v : f < v)) this.value[g] = f;
+        return;
+      }
+      case "stdvar":
+      case "stddev": {
+        if (count === 1) {
+          this.mean[g] = f;
+          this.value[g] = Number.isFinite(f) ? 0 : Number.NaN;
+          return;
+        }
+        const mean = this.mean[g] as number;
+        const delta = f - mean;
+        const next = mean + delta / count;
+        this.mean[g] = next;
+        this.value[g] = (this.value[g] as number) + delta * (f - next);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  result(op: AggregateOp, g: number): number {
+    const count = this.count[g] as number;
+    const value = this.value[g] as number;
+    const c = this.compensation[g] as number;
+    switch (op) {
+      case "sum":
+        return value + c;
+      case "avg":
+        return this.incremental[g] === 1 ? (this.mean[g] as number) + c : value / count + c / count;
+      case "count":
+        return count;
+      case "group":
+        return 1;
+      case "stdvar":
+        return value / count;
+      case "stddev":
+        return Math.sqrt(value / count);
+      default:
+        return value;
+    }
+  }
+
+  /** One step of Kahan-Neumaier summation, as `kahanSumInc`. */
+  private kahanAdd(g: number, inc: number): void {
+    const sum = this.value[g] as number;
+    const t = sum + inc;
+    this.value[g] = t;
+    if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) this.compensation[g] = 0;
+    else if (Math.abs(sum) >= Math.abs(inc))
+      this.compensation[g] = (this.compensation[g] as number) + (sum - t + inc);
+    else this.compensation[g] = (this.compensation[g] as number) + (inc - t + sum);
+  }
 }

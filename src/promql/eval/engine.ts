@@ -159,11 +159,12 @@ export class Engine {
       });
       data.set(
         vs,
-        found.map((s) => {
-          const stale = new Uint8Array(s.values.length);
-          for (let i = 0; i < s.values.length; i++) if (isStaleNaN(s.values[i] as number)) stale[i] = 1;
-          return { labels: s.labels, ts: s.timestamps, vs: s.values, stale };
-        }),
+        found.map((s) => ({
+          labels: s.labels,
+          ts: s.timestamps,
+          vs: s.values,
+          stale: staleMarkers(s.values),
+        })),
       );
     }
     const evaluator = new Evaluator({
@@ -179,6 +180,18 @@ export class Engine {
     const value = evaluator.eval(expr, steps);
     return { value: cleanupNames(value), evaluator };
   }
+}
+
+/** Where the staleness markers are, or undefined when there is none (most series): no NaN, no marker. */
+function staleMarkers(values: ArrayLike<number>): Uint8Array | undefined {
+  let stale: Uint8Array | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isNaN(v) || !isStaleNaN(v)) continue;
+    stale ??= new Uint8Array(values.length);
+    stale[i] = 1;
+  }
+  return stale;
 }
 
 /** Computes, for each selector, the widest time range any step of the query reads. */
