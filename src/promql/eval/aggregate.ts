@@ -1,7 +1,7 @@
 import { compareLabels, type Labels, labelsKey, METRIC_NAME, setLabel } from "../labels.js";
 import type { AggregateOp } from "../parse/ast.js";
 import { isValidUtf8, quoteGo } from "../parse/literals.js";
-import { formatFloatG, formatFloatPlain, kahanSumInc, quantile } from "./float-math.js";
+import { formatFloatG, formatFloatPlain, quantile } from "./float-math.js";
 import type { Sample, StepSeries } from "./types.js";
 
 export interface AggregateContext {
@@ -60,63 +60,6 @@ function groupSamples(vec: readonly Sample[], ctx: AggregateContext): Group[] {
     g.dropName ||= s.dropName;
   }
   return [...groups.values()];
-}
-
-function sum(samples: readonly Sample[]): number {
-  let total = 0;
-  let c = 0;
-  for (const s of samples) [total, c] = kahanSumInc(s.f, total, c);
-  return total + c;
-}
-
-function avg(samples: readonly Sample[]): number {
-  let count = 1;
-  let total = (samples[0] as Sample).f;
-  let c = 0;
-  let mean = 0;
-  let incremental = false;
-  for (let i = 1; i < samples.length; i++) {
-    const f = (samples[i] as Sample).f;
-    count++;
-    if (!incremental) {
-      const [next, nextC] = kahanSumInc(f, total, c);
-      if (next !== Number.POSITIVE_INFINITY && next !== Number.NEGATIVE_INFINITY) {
-        total = next;
-        c = nextC;
-        continue;
-      }
-      // The running sum would overflow; continue with the incremental mean from here on.
-      incremental = true;
-      mean = total / (count - 1);
-      c /= count - 1;
-    }
-    const q = (count - 1) / count;
-    [mean, c] = kahanSumInc(f / count, q * mean, q * c);
-  }
-  return incremental ? mean + c : total / count + c / count;
-}
-
-function variance(samples: readonly Sample[]): number {
-  const first = (samples[0] as Sample).f;
-  let count = 1;
-  let mean = first;
-  let value = Number.isFinite(first) ? 0 : Number.NaN;
-  for (let i = 1; i < samples.length; i++) {
-    const f = (samples[i] as Sample).f;
-    count++;
-    const delta = f - mean;
-    mean += delta / count;
-    value += delta * (f - mean);
-  }
-  return value / count;
-}
-
-function minMax(samples: readonly Sample[], isMax: boolean): number {
-  let v = (samples[0] as Sample).f;
-  for (const s of samples) {
-    if (Number.isNaN(v) || (isMax ? s.f > v : s.f < v)) v = s.f;
-  }
-  return v;
 }
 
 /** Orders for topk (descending) or bottomk (ascending); NaN always sorts last. */
@@ -188,35 +131,17 @@ function swap(heap: Sample[], i: number, j: number): void {
   heap[j] = t;
 }
 
-function simple(op: AggregateOp, samples: readonly Sample[], ctx: AggregateContext): number {
-  switch (op) {
-    case "sum":
-      return sum(samples);
-    case "avg":
-      return avg(samples);
-    case "count":
-      return samples.length;
-    case "group":
-      return 1;
-    case "min":
-      return minMax(samples, false);
-    case "max":
-      return minMax(samples, true);
-    case "stdvar":
-      return variance(samples);
-    case "stddev":
-      return Math.sqrt(variance(samples));
-    case "quantile":
-      return quantile(
-        typeof ctx.param === "number" ? ctx.param : Number.NaN,
-        samples.map((s) => s.f),
-      );
-    default:
-      return ctx.fail(`unexpected aggregation ${op}`);
-  }
+function quantileOf(samples: readonly Sample[], ctx: AggregateContext): number {
+  return quantile(
+    typeof ctx.param === "number" ? ctx.param : Number.NaN,
+    samples.map((s) => s.f),
+  );
 }
 
-/** Aggregates one step's vector. */
+/**
+ * Aggregates one step's vector, for the operators that need a step's samples together (quantile, topk,
+ * bottomk, limitk, count_values); `aggregateSeries` does the others.
+ */
 export function aggregateStep(input: readonly Sample[], ctx: AggregateContext): Sample[] {
   const { op } = ctx;
   if (op === "quantile") {
@@ -228,9 +153,10 @@ export function aggregateStep(input: readonly Sample[], ctx: AggregateContext): 
   if (op === "count_values") return countValues(input, ctx);
   if (op === "topk" || op === "bottomk" || op === "limitk") return selectK(input, ctx);
   if (op === "limit_ratio") return ctx.fail("limit_ratio is not supported");
+  if (op !== "quantile") return ctx.fail(`unexpected aggregation ${op}`);
   return groupSamples(input, ctx).map((g) => ({
     labels: g.labels,
-    f: simple(op, g.samples, ctx),
+    f: quantileOf(g.samples, ctx),
     dropName: g.dropName,
   }));
 }
@@ -344,7 +270,10 @@ export function aggregateSeries(
   return outputs.filter((o): o is StepSeries => o !== undefined);
 }
 
-/** Running values of every group at one step, with the same float operations as `simple`. */
+/**
+ * Running values of every group at one step, with Prometheus's float operations: Kahan-Neumaier sums, a mean
+ * that turns incremental when the sum would overflow, Welford's variance, NaN replaced by any value in min/max.
+ */
 class GroupState {
   readonly count: Float64Array;
   readonly dropName: Uint8Array;
@@ -453,7 +382,7 @@ class GroupState {
     }
   }
 
-  /** One step of Kahan-Neumaier summation, as `kahanSumInc`. */
+  /** One step of Kahan-Neumaier summation, as `kahanSumInc` in float-math. */
   private kahanAdd(g: number, inc: number): void {
     const sum = this.value[g] as number;
     const t = sum + inc;
