@@ -16,7 +16,7 @@ import { typeOf } from "../parse/check-types.js";
 import { FUNCTIONS } from "../parse/functions.js";
 import { PromqlError } from "../promql-error.js";
 import { aggregateSeries, aggregateStep } from "./aggregate.js";
-import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from "./binary.js";
+import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop, vectorScalarSeries } from "./binary.js";
 import { INSTANT_FUNCTIONS } from "./instant-functions.js";
 import {
   KEEPS_METRIC_NAME,
@@ -629,9 +629,16 @@ export class Evaluator {
       const swap = lt === "scalar";
       const vec = this.asVector(swap ? rhs : lhs);
       const scalar = this.asScalar(swap ? lhs : rhs);
-      out = this.stepwise(steps, (i) =>
-        vectorScalarBinop(e.op, this.vectorAt(vec, i), scalar[i] as number, swap, e.returnBool),
-      );
+      const columns = vectorScalarSeries(e.op, vec, scalar, swap, e.returnBool);
+      if (columns !== undefined) {
+        this.check();
+        for (const s of columns) this.addSamples(countPresent(s));
+      }
+      out =
+        columns ??
+        this.stepwise(steps, (i) =>
+          vectorScalarBinop(e.op, this.vectorAt(vec, i), scalar[i] as number, swap, e.returnBool),
+        );
     }
     this.releaseValue(lhs);
     this.releaseValue(rhs);
