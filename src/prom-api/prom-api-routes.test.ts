@@ -308,6 +308,8 @@ describe("Prometheus query API", () => {
     expect(body).toMatchObject({ status: "error", errorType: "bad_data" });
     expect(body.error).toMatch(/^invalid parameter "query": 1:\d+: parse error: /);
     expect(Object.keys(body).sort()).toEqual(["error", "errorType", "status"]);
+    // Parsed queries are kept for the next request; a query that does not parse is refused every time.
+    expect((await get(`/api/v1/query?query=${encodeURIComponent("sum(rate(x[5m])")}`)).body).toBe(res.body);
   });
 
   it("checks parameters as Prometheus does", async () => {

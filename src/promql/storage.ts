@@ -16,6 +16,11 @@ export interface SelectRequest {
   readonly minT: number;
   readonly maxT: number;
   readonly signal?: AbortSignal;
+  /**
+   * Where a store may take the returned `timestamps` and `values` arrays from instead of allocating them.
+   * They are reused once the query has been evaluated, so the store must not keep them.
+   */
+  readonly allocate?: (n: number) => Float64Array;
 }
 
 export interface Series {

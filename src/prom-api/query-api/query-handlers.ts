@@ -1,4 +1,4 @@
-import { isPromqlError, type Labels, parseExpr, PromqlError } from "../../promql/index.js";
+import { type Expr, isPromqlError, type Labels, parseExpr, PromqlError } from "../../promql/index.js";
 import type { MetricsBackend, SeriesRequest } from "../../tsdb/index.js";
 import {
   type ApiParams,
@@ -38,9 +38,9 @@ export async function instantQueryJson(params: ApiParams, env: QueryEnv): Promis
   const time = timeParam(params, "time", env.now);
   const timeoutMs = timeoutParam(params, env.limits);
   const lookbackDeltaMs = lookbackParam(params);
-  const query = queryParam(params);
+  const { query, parsed } = queryParam(params);
   const result = await withDeadline(timeoutMs, (signal) =>
-    env.backend.instantQuery({ query, time, signal, lookbackDeltaMs }),
+    env.backend.instantQuery({ query, parsed, time, signal, lookbackDeltaMs }),
   );
   return queryResultJson(result);
 }
@@ -70,11 +70,11 @@ export async function rangeQueryJson(params: ApiParams, env: QueryEnv): Promise<
   }
   const timeoutMs = timeoutParam(params, env.limits);
   const lookbackDeltaMs = lookbackParam(params);
-  const query = queryParam(params);
+  const { query, parsed } = queryParam(params);
   // The engine steps in whole milliseconds, as Prometheus does.
   const step = Math.trunc(stepMs);
   const result = await withDeadline(timeoutMs, (signal) =>
-    env.backend.rangeQuery({ query, start, end, step, signal, lookbackDeltaMs }),
+    env.backend.rangeQuery({ query, parsed, start, end, step, signal, lookbackDeltaMs }),
   );
   return queryResultJson(result);
 }
@@ -156,16 +156,37 @@ function lookbackParam(params: ApiParams): number | undefined {
   }
 }
 
-/** Parses the query once here, so that a syntax error is reported as Prometheus words it. */
-function queryParam(params: ApiParams): string {
+/** Parsed queries by their text: dashboards ask the same few queries at every refresh. */
+const parsedQueries = new Map<string, Expr>();
+const PARSED_QUERIES_KEPT = 500;
+
+/**
+ * Parses the query here, so that a syntax error is reported as Prometheus words it, and hands the parsed
+ * query on so that the embedded engine does not parse it again. Parsing costs about as much as answering a
+ * query for a single series, so recent queries are kept parsed (ASTs are immutable).
+ */
+function queryParam(params: ApiParams): { query: string; parsed: Expr } {
   const query = params.get("query");
+  const cached = parsedQueries.get(query);
+  if (cached !== undefined) {
+    // Map order is insertion order: re-inserting keeps the most recently used last.
+    parsedQueries.delete(query);
+    parsedQueries.set(query, cached);
+    return { query, parsed: cached };
+  }
+  let parsed: Expr;
   try {
-    parseExpr(query);
+    parsed = parseExpr(query);
   } catch (error) {
     if (isPromqlError(error) && error.type === "bad_data") throw invalidParam("query", error.message);
     throw error;
   }
-  return query;
+  parsedQueries.set(query, parsed);
+  if (parsedQueries.size > PARSED_QUERIES_KEPT) {
+    const oldest = parsedQueries.keys().next();
+    if (oldest.done !== true) parsedQueries.delete(oldest.value);
+  }
+  return { query, parsed };
 }
 
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get;

@@ -1,8 +1,8 @@
 import { compareLabels, type Labels, labelsKey, METRIC_NAME, setLabel } from "../labels.js";
 import type { AggregateOp } from "../parse/ast.js";
 import { isValidUtf8, quoteGo } from "../parse/literals.js";
-import { formatFloatG, formatFloatPlain, kahanSumInc, quantile } from "./float-math.js";
-import type { Sample } from "./types.js";
+import { formatFloatG, formatFloatPlain, quantile } from "./float-math.js";
+import type { Sample, StepSeries } from "./types.js";
 
 export interface AggregateContext {
   readonly op: AggregateOp;
@@ -62,63 +62,6 @@ function groupSamples(vec: readonly Sample[], ctx: AggregateContext): Group[] {
   return [...groups.values()];
 }
 
-function sum(samples: readonly Sample[]): number {
-  let total = 0;
-  let c = 0;
-  for (const s of samples) [total, c] = kahanSumInc(s.f, total, c);
-  return total + c;
-}
-
-function avg(samples: readonly Sample[]): number {
-  let count = 1;
-  let total = (samples[0] as Sample).f;
-  let c = 0;
-  let mean = 0;
-  let incremental = false;
-  for (let i = 1; i < samples.length; i++) {
-    const f = (samples[i] as Sample).f;
-    count++;
-    if (!incremental) {
-      const [next, nextC] = kahanSumInc(f, total, c);
-      if (next !== Number.POSITIVE_INFINITY && next !== Number.NEGATIVE_INFINITY) {
-        total = next;
-        c = nextC;
-        continue;
-      }
-      // The running sum would overflow; continue with the incremental mean from here on.
-      incremental = true;
-      mean = total / (count - 1);
-      c /= count - 1;
-    }
-    const q = (count - 1) / count;
-    [mean, c] = kahanSumInc(f / count, q * mean, q * c);
-  }
-  return incremental ? mean + c : total / count + c / count;
-}
-
-function variance(samples: readonly Sample[]): number {
-  const first = (samples[0] as Sample).f;
-  let count = 1;
-  let mean = first;
-  let value = Number.isFinite(first) ? 0 : Number.NaN;
-  for (let i = 1; i < samples.length; i++) {
-    const f = (samples[i] as Sample).f;
-    count++;
-    const delta = f - mean;
-    mean += delta / count;
-    value += delta * (f - mean);
-  }
-  return value / count;
-}
-
-function minMax(samples: readonly Sample[], isMax: boolean): number {
-  let v = (samples[0] as Sample).f;
-  for (const s of samples) {
-    if (Number.isNaN(v) || (isMax ? s.f > v : s.f < v)) v = s.f;
-  }
-  return v;
-}
-
 /** Orders for topk (descending) or bottomk (ascending); NaN always sorts last. */
 function compareForK(top: boolean): (a: Sample, b: Sample) => number {
   return (a, b) => {
@@ -129,35 +72,76 @@ function compareForK(top: boolean): (a: Sample, b: Sample) => number {
   };
 }
 
-function simple(op: AggregateOp, samples: readonly Sample[], ctx: AggregateContext): number {
-  switch (op) {
-    case "sum":
-      return sum(samples);
-    case "avg":
-      return avg(samples);
-    case "count":
-      return samples.length;
-    case "group":
-      return 1;
-    case "min":
-      return minMax(samples, false);
-    case "max":
-      return minMax(samples, true);
-    case "stdvar":
-      return variance(samples);
-    case "stddev":
-      return Math.sqrt(variance(samples));
-    case "quantile":
-      return quantile(
-        typeof ctx.param === "number" ? ctx.param : Number.NaN,
-        samples.map((s) => s.f),
-      );
-    default:
-      return ctx.fail(`unexpected aggregation ${op}`);
+/**
+ * The k samples topk (or bottomk) keeps, chosen as Prometheus chooses them: a heap of at most k samples in
+ * input order, whose least wanted sample is replaced only by a strictly better one. Among equal values at the
+ * cut, which ones stay depends on the heap's moves, so these follow Go's `container/heap` step by step.
+ */
+function keepK(samples: readonly Sample[], k: number, top: boolean): Sample[] {
+  // Prometheus's vectorByValueHeap (topk) and vectorByReverseValueHeap (bottomk): NaN sorts below all.
+  const less = top
+    ? (a: Sample, b: Sample): boolean => Number.isNaN(a.f) || a.f < b.f
+    : (a: Sample, b: Sample): boolean => Number.isNaN(a.f) || a.f > b.f;
+  const heap: Sample[] = [];
+  for (const s of samples) {
+    if (heap.length < k) {
+      heap.push(s);
+      heapUp(heap, heap.length - 1, less);
+      continue;
+    }
+    const least = heap[0] as Sample;
+    const better = top ? least.f < s.f : least.f > s.f;
+    if (better || (Number.isNaN(least.f) && !Number.isNaN(s.f))) {
+      heap[0] = s;
+      heapDown(heap, 0, less);
+    }
+  }
+  return heap;
+}
+
+type Less = (a: Sample, b: Sample) => boolean;
+
+function heapUp(heap: Sample[], from: number, less: Less): void {
+  let j = from;
+  while (j > 0) {
+    const parent = (j - 1) >> 1;
+    if (!less(heap[j] as Sample, heap[parent] as Sample)) break;
+    swap(heap, parent, j);
+    j = parent;
   }
 }
 
-/** Aggregates one step's vector. */
+function heapDown(heap: Sample[], from: number, less: Less): void {
+  let i = from;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= heap.length) return;
+    let j = left;
+    const right = left + 1;
+    if (right < heap.length && less(heap[right] as Sample, heap[left] as Sample)) j = right;
+    if (!less(heap[j] as Sample, heap[i] as Sample)) return;
+    swap(heap, i, j);
+    i = j;
+  }
+}
+
+function swap(heap: Sample[], i: number, j: number): void {
+  const t = heap[i] as Sample;
+  heap[i] = heap[j] as Sample;
+  heap[j] = t;
+}
+
+function quantileOf(samples: readonly Sample[], ctx: AggregateContext): number {
+  return quantile(
+    typeof ctx.param === "number" ? ctx.param : Number.NaN,
+    samples.map((s) => s.f),
+  );
+}
+
+/**
+ * Aggregates one step's vector, for the operators that need a step's samples together (quantile, topk,
+ * bottomk, limitk, count_values); `aggregateSeries` does the others.
+ */
 export function aggregateStep(input: readonly Sample[], ctx: AggregateContext): Sample[] {
   const { op } = ctx;
   if (op === "quantile") {
@@ -169,9 +153,10 @@ export function aggregateStep(input: readonly Sample[], ctx: AggregateContext): 
   if (op === "count_values") return countValues(input, ctx);
   if (op === "topk" || op === "bottomk" || op === "limitk") return selectK(input, ctx);
   if (op === "limit_ratio") return ctx.fail("limit_ratio is not supported");
+  if (op !== "quantile") return ctx.fail(`unexpected aggregation ${op}`);
   return groupSamples(input, ctx).map((g) => ({
     labels: g.labels,
-    f: simple(op, g.samples, ctx),
+    f: quantileOf(g.samples, ctx),
     dropName: g.dropName,
   }));
 }
@@ -187,8 +172,8 @@ function selectK(vec: readonly Sample[], ctx: AggregateContext): Sample[] {
       out.push(...[...g.samples].sort((a, b) => compareLabels(a.labels, b.labels)).slice(0, k));
       continue;
     }
-    const sorted = [...g.samples].sort(compareForK(ctx.op === "topk"));
-    out.push(...sorted.slice(0, k));
+    const kept = keepK(g.samples, k, ctx.op === "topk");
+    out.push(...kept.sort(compareForK(ctx.op === "topk")));
   }
   if (ctx.sortResults && ctx.op !== "limitk") out.sort(compareForK(ctx.op === "topk"));
   return out;
@@ -209,4 +194,202 @@ function countValues(vec: readonly Sample[], ctx: AggregateContext): Sample[] {
     }
   }
   return [...counts.values()];
+}
+
+/** The aggregations `aggregateSeries` computes; the others need a step's samples together. */
+const COLUMN_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+  "sum",
+  "avg",
+  "count",
+  "group",
+  "min",
+  "max",
+  "stdvar",
+  "stddev",
+]);
+
+/**
+ * Aggregates a whole range query at once for the operators that keep one running value per group: each
+ * series' group is found once, then every step adds its members in input order, as `aggregateStep` does,
+ * to the same float results without a sample object per series and step. Returns undefined for the
+ * operators it does not handle. `onStep` gets the number of output samples of each step.
+ */
+export function aggregateSeries(
+  input: readonly StepSeries[],
+  stepCount: number,
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+  onStep: (samples: number) => void,
+): StepSeries[] | undefined {
+  if (!COLUMN_OPS.has(op)) return undefined;
+  const groupOfInput = new Int32Array(input.length);
+  const groupLabels: Labels[] = [];
+  const byKey = new Map<string, number>();
+  for (let k = 0; k < input.length; k++) {
+    const { labels, key } = groupOf((input[k] as StepSeries).labels, grouping, without);
+    let g = byKey.get(key);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupLabels.push(labels);
+      byKey.set(key, g);
+    }
+    groupOfInput[k] = g;
+  }
+  const n = groupLabels.length;
+  const state = new GroupState(n);
+  // An output series per group and delayed-name-removal flag, as `stepwise` keeps them apart.
+  const outputs: Array<StepSeries | undefined> = new Array(2 * n).fill(undefined);
+  for (let i = 0; i < stepCount; i++) {
+    state.reset();
+    for (let k = 0; k < input.length; k++) {
+      const s = input[k] as StepSeries;
+      if (s.present[i] !== 1) continue;
+      state.add(op, groupOfInput[k] as number, s.values[i] as number, s.dropName);
+    }
+    let emitted = 0;
+    for (let g = 0; g < n; g++) {
+      if (state.count[g] === 0) continue;
+      const slot = 2 * g + (state.dropName[g] as number);
+      let out = outputs[slot];
+      if (out === undefined) {
+        out = {
+          labels: groupLabels[g] as Labels,
+          dropName: state.dropName[g] === 1,
+          values: new Float64Array(stepCount),
+          present: new Uint8Array(stepCount),
+        };
+        outputs[slot] = out;
+      }
+      out.values[i] = state.result(op, g);
+      out.present[i] = 1;
+      emitted++;
+    }
+    onStep(emitted);
+  }
+  return outputs.filter((o): o is StepSeries => o !== undefined);
+}
+
+/**
+ * Running values of every group at one step, with Prometheus's float operations: Kahan-Neumaier sums, a mean
+ * that turns incremental when the sum would overflow, Welford's variance, NaN replaced by any value in min/max.
+ */
+class GroupState {
+  readonly count: Float64Array;
+  readonly dropName: Uint8Array;
+  /** sum and avg: the running sum; min and max: the value; stdvar: the sum of squared deviations. */
+  private readonly value: Float64Array;
+  /** Kahan-Neumaier compensation (sum, avg). */
+  private readonly compensation: Float64Array;
+  /** avg once the sum would overflow, and stdvar: the running mean. */
+  private readonly mean: Float64Array;
+  private readonly incremental: Uint8Array;
+
+  constructor(n: number) {
+    this.count = new Float64Array(n);
+    this.dropName = new Uint8Array(n);
+    this.value = new Float64Array(n);
+    this.compensation = new Float64Array(n);
+    this.mean = new Float64Array(n);
+    this.incremental = new Uint8Array(n);
+  }
+
+  reset(): void {
+    this.count.fill(0);
+    this.dropName.fill(0);
+    this.value.fill(0);
+    this.compensation.fill(0);
+    this.mean.fill(0);
+    this.incremental.fill(0);
+  }
+
+  add(op: AggregateOp, g: number, f: number, dropName: boolean): void {
+    if (dropName) this.dropName[g] = 1;
+    const count = (this.count[g] as number) + 1;
+    this.count[g] = count;
+    switch (op) {
+      case "sum":
+        this.kahanAdd(g, f);
+        return;
+      case "avg":
+        if (count === 1) {
+          this.value[g] = f;
+          return;
+        }
+        if (this.incremental[g] === 0) {
+          const sum = this.value[g] as number;
+          const c = this.compensation[g] as number;
+          this.kahanAdd(g, f);
+          const next = this.value[g] as number;
+          if (next !== Number.POSITIVE_INFINITY && next !== Number.NEGATIVE_INFINITY) return;
+          // The running sum would overflow; continue with the incremental mean from here on.
+          this.incremental[g] = 1;
+          this.mean[g] = sum / (count - 1);
+          this.compensation[g] = c / (count - 1);
+        }
+        {
+          const q = (count - 1) / count;
+          this.value[g] = q * (this.mean[g] as number);
+          this.compensation[g] = q * (this.compensation[g] as number);
+          this.kahanAdd(g, f / count);
+          this.mean[g] = this.value[g] as number;
+        }
+        return;
+      case "min":
+      case "max": {
+        const v = this.value[g] as number;
+        if (count === 1 || Number.isNaN(v) || (op === "max" ? f > v : f < v)) this.value[g] = f;
+        return;
+      }
+      case "stdvar":
+      case "stddev": {
+        if (count === 1) {
+          this.mean[g] = f;
+          this.value[g] = Number.isFinite(f) ? 0 : Number.NaN;
+          return;
+        }
+        const mean = this.mean[g] as number;
+        const delta = f - mean;
+        const next = mean + delta / count;
+        this.mean[g] = next;
+        this.value[g] = (this.value[g] as number) + delta * (f - next);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  result(op: AggregateOp, g: number): number {
+    const count = this.count[g] as number;
+    const value = this.value[g] as number;
+    const c = this.compensation[g] as number;
+    switch (op) {
+      case "sum":
+        return value + c;
+      case "avg":
+        return this.incremental[g] === 1 ? (this.mean[g] as number) + c : value / count + c / count;
+      case "count":
+        return count;
+      case "group":
+        return 1;
+      case "stdvar":
+        return value / count;
+      case "stddev":
+        return Math.sqrt(value / count);
+      default:
+        return value;
+    }
+  }
+
+  /** One step of Kahan-Neumaier summation, as `kahanSumInc` in float-math. */
+  private kahanAdd(g: number, inc: number): void {
+    const sum = this.value[g] as number;
+    const t = sum + inc;
+    this.value[g] = t;
+    if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) this.compensation[g] = 0;
+    else if (Math.abs(sum) >= Math.abs(inc))
+      this.compensation[g] = (this.compensation[g] as number) + (sum - t + inc);
+    else this.compensation[g] = (this.compensation[g] as number) + (inc - t + sum);
+  }
 }

@@ -2,7 +2,7 @@ import { type Labels, labelsKey, METRIC_NAME, formatLabels } from "../labels.js"
 import type { ArithmeticOp, BinaryOp, ComparisonOp, VectorMatching } from "../parse/ast.js";
 import { isComparisonOp } from "../parse/ast.js";
 import { goPow } from "./float-math.js";
-import type { Sample } from "./types.js";
+import type { Sample, StepSeries } from "./types.js";
 
 const ARITHMETIC: Readonly<Record<ArithmeticOp, (a: number, b: number) => number>> = {
   "+": (a, b) => a + b,
@@ -58,6 +58,54 @@ export function vectorScalarBinop(
     }
     if (!keep) continue;
     out.push({ labels: s.labels, f: value, dropName: s.dropName || isArithmetic(op) || returnBool });
+  }
+  return out;
+}
+
+/**
+ * Vector ⊕ scalar over a whole range query, series by series, as `vectorScalarBinop` at every step: each
+ * input series gives at most one output series. Returns undefined when two input series share their labels
+ * (they could collide once the name is dropped); the step-wise path then reports that as Prometheus does.
+ */
+export function vectorScalarSeries(
+  op: BinaryOp,
+  input: readonly StepSeries[],
+  scalar: Float64Array,
+  swap: boolean,
+  returnBool: boolean,
+): StepSeries[] | undefined {
+  const keys = new Set<string>();
+  for (const s of input) keys.add(labelsKey(s.labels));
+  if (keys.size !== input.length) return undefined;
+  const comparison = isComparisonOp(op);
+  const compare = comparison ? COMPARISON[op as ComparisonOp] : undefined;
+  const arithmetic = comparison ? undefined : ARITHMETIC[op as ArithmeticOp];
+  const dropName = isArithmetic(op) || returnBool;
+  const out: StepSeries[] = [];
+  for (const s of input) {
+    const n = s.values.length;
+    let values: Float64Array | undefined;
+    let present: Uint8Array | undefined;
+    for (let i = 0; i < n; i++) {
+      if (s.present[i] !== 1) continue;
+      const f = s.values[i] as number;
+      const x = scalar[i] as number;
+      const a = swap ? x : f;
+      const b = swap ? f : x;
+      let value: number;
+      if (compare !== undefined) {
+        const keep = compare(a, b);
+        if (returnBool) value = keep ? 1 : 0;
+        else if (!keep) continue;
+        else value = f;
+      } else value = (arithmetic as (a: number, b: number) => number)(a, b);
+      values ??= new Float64Array(n);
+      present ??= new Uint8Array(n);
+      values[i] = value;
+      present[i] = 1;
+    }
+    if (values === undefined || present === undefined) continue;
+    out.push({ labels: s.labels, dropName: s.dropName || dropName, values, present });
   }
   return out;
 }

@@ -190,3 +190,38 @@ describe("evaluation", () => {
     );
   });
 });
+
+describe("topk and bottomk", () => {
+  // Prometheus keeps the first k samples in a heap and replaces its least wanted one only with a strictly
+  // better sample; the heap's own moves decide which of several equal values survive.
+  function series(values: Record<string, number>): MemoryStorage {
+    return storageWith(Object.fromEntries(Object.entries(values).map(([s, v]) => [`m{s="${s}"}`, [[0, v]]])));
+  }
+
+  function kept(v: QueryValue): string[] {
+    if (v.type !== "matrix") throw new Error(`expected matrix, got ${v.type}`);
+    return v.series.map((s) => s.labels.map((l) => `${l.name}=${l.value}`).join(",")).sort();
+  }
+
+  it("keeps the same one of equal values at the cut as Prometheus's heap does", async () => {
+    const engine = new Engine(series({ a: 1, b: 1, c: 1, d: 2 }));
+    const res = await engine.rangeQuery({ query: "topk(2, m)", start: 0, end: MIN, step: MIN });
+    expect(kept(res.value)).toEqual(["__name__=m,s=b", "__name__=m,s=d"]);
+  });
+
+  it("keeps the same one of equal values at the cut for bottomk", async () => {
+    const engine = new Engine(series({ a: 2, b: 2, c: 2, d: 1 }));
+    const res = await engine.rangeQuery({ query: "bottomk(2, m)", start: 0, end: MIN, step: MIN });
+    expect(kept(res.value)).toEqual(["__name__=m,s=b", "__name__=m,s=d"]);
+  });
+
+  it("lists an instant query's topk from the largest value, NaN last", async () => {
+    const engine = new Engine(series({ a: Number.NaN, b: 3, c: 1, d: 2 }));
+    const res = await engine.instantQuery({ query: "topk(3, m)", time: 0 });
+    expect(vectorOf(res.value)).toEqual([
+      ["__name__=m,s=b", 3],
+      ["__name__=m,s=d", 2],
+      ["__name__=m,s=c", 1],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@ import { parseExpr } from "../parse/parse-expr.js";
 import { PromqlError } from "../promql-error.js";
 import { isStaleNaN, type Queryable } from "../storage.js";
 import { Evaluator } from "./evaluator.js";
+import { SampleArena } from "./sample-arena.js";
 import {
   type EvalValue,
   type FetchedSeries,
@@ -71,6 +72,9 @@ export interface QueryResult {
   readonly infos: string[];
 }
 
+/** Sample arenas kept between queries (each up to `SampleArena.BLOCKS_KEPT` blocks). */
+const ARENAS_KEPT = 2;
+
 const DEFAULTS = {
   lookbackDeltaMs: 5 * 60_000,
   maxSamples: 50_000_000,
@@ -88,6 +92,8 @@ const DEFAULTS = {
  */
 export class Engine {
   private readonly options: Required<EngineOptions>;
+  /** Sample arenas of finished queries, for the next ones; queries that run at once take one each. */
+  private readonly arenas: SampleArena[] = [];
 
   constructor(
     private readonly queryable: Queryable,
@@ -148,6 +154,26 @@ export class Engine {
       ranges,
       steps,
     );
+    const arena = this.arenas.pop() ?? new SampleArena();
+    try {
+      return await this.evaluate(expr, steps, signal, lookbackMs, ranges, arena, started);
+    } finally {
+      // Nothing of the fetched samples outlives the evaluation: results are copied into arrays of their own.
+      arena.reset();
+      if (this.arenas.length < ARENAS_KEPT) this.arenas.push(arena);
+    }
+  }
+
+  private async evaluate(
+    expr: Expr,
+    steps: Steps,
+    signal: AbortSignal | undefined,
+    lookbackMs: number,
+    ranges: ReadonlyMap<VectorSelector, { min: number; max: number }>,
+    arena: SampleArena,
+    started: number,
+  ): Promise<{ value: EvalValue; evaluator: Evaluator }> {
+    const allocate = (n: number): Float64Array => arena.take(n);
     const data = new Map<VectorSelector, FetchedSeries[]>();
     for (const [vs, range] of ranges) {
       if (signal?.aborted === true) throw new PromqlError("canceled", "query was canceled");
@@ -156,14 +182,16 @@ export class Engine {
         minT: range.min,
         maxT: range.max,
         signal,
+        allocate,
       });
       data.set(
         vs,
-        found.map((s) => {
-          const stale = new Uint8Array(s.values.length);
-          for (let i = 0; i < s.values.length; i++) if (isStaleNaN(s.values[i] as number)) stale[i] = 1;
-          return { labels: s.labels, ts: s.timestamps, vs: s.values, stale };
-        }),
+        found.map((s) => ({
+          labels: s.labels,
+          ts: s.timestamps,
+          vs: s.values,
+          stale: staleMarkers(s.values),
+        })),
       );
     }
     const evaluator = new Evaluator({
@@ -179,6 +207,18 @@ export class Engine {
     const value = evaluator.eval(expr, steps);
     return { value: cleanupNames(value), evaluator };
   }
+}
+
+/** Where the staleness markers are, or undefined when there is none (most series): no NaN, no marker. */
+function staleMarkers(values: ArrayLike<number>): Uint8Array | undefined {
+  let stale: Uint8Array | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isNaN(v) || !isStaleNaN(v)) continue;
+    stale ??= new Uint8Array(values.length);
+    stale[i] = 1;
+  }
+  return stale;
 }
 
 /** Computes, for each selector, the widest time range any step of the query reads. */

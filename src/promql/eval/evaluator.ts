@@ -15,14 +15,15 @@ import { isSetOp } from "../parse/ast.js";
 import { typeOf } from "../parse/check-types.js";
 import { FUNCTIONS } from "../parse/functions.js";
 import { PromqlError } from "../promql-error.js";
-import { aggregateStep } from "./aggregate.js";
-import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from "./binary.js";
+import { aggregateSeries, aggregateStep } from "./aggregate.js";
+import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop, vectorScalarSeries } from "./binary.js";
 import { INSTANT_FUNCTIONS } from "./instant-functions.js";
 import {
   KEEPS_METRIC_NAME,
   matrixArgIndex,
   RANGE_FUNCTIONS,
   type RangeFnContext,
+  type RangeFunction,
 } from "./range-functions.js";
 import {
   type EvalValue,
@@ -149,11 +150,14 @@ export class Evaluator {
       this.check();
       const values = new Float64Array(steps.count);
       const present = new Uint8Array(steps.count);
+      const stale = s.stale;
       let any = false;
+      // Steps ascend (or stay at @), so the last sample at or before each one only moves forward.
+      let idx = upperBound(s.ts, (at ?? steps.start) - vs.offsetMs) - 1;
       for (let i = 0; i < steps.count; i++) {
         const ref = (at ?? stepTime(steps, i)) - vs.offsetMs;
-        const idx = upperBound(s.ts, ref) - 1;
-        if (idx < 0 || s.stale[idx] === 1) continue;
+        while (idx + 1 < s.ts.length && (s.ts[idx + 1] as number) <= ref) idx++;
+        if (idx < 0 || (stale !== undefined && stale[idx] === 1)) continue;
         const t = s.ts[idx] as number;
         if (t <= ref - this.opts.lookbackMs) continue;
         values[i] = timestamps ? t / 1000 : (s.vs[idx] as number);
@@ -170,11 +174,12 @@ export class Evaluator {
 
   private rawFromSelector(vs: VectorSelector): RawSeries[] {
     return this.fetched(vs).map((s) => {
-      if (!s.stale.includes(1)) return { labels: s.labels, dropName: false, ts: s.ts, vs: s.vs };
+      const stale = s.stale;
+      if (stale === undefined) return { labels: s.labels, dropName: false, ts: s.ts, vs: s.vs };
       const ts: number[] = [];
       const vals: number[] = [];
       for (let i = 0; i < s.ts.length; i++) {
-        if (s.stale[i] === 1) continue;
+        if (stale[i] === 1) continue;
         ts.push(s.ts[i] as number);
         vals.push(s.vs[i] as number);
       }
@@ -361,6 +366,8 @@ export class Evaluator {
       warn: (m) => this.warnings.add(m),
       fail: (m) => this.fail(m),
     };
+    if (arg.kind === "MatrixSelector")
+      return this.rangeCallBySeries(fn, input, scalarArgs, keepName, ctx, steps);
     // Steps ascend, so each series' window only moves forward: cursors instead of two searches per step.
     const series = input.series;
     const froms = new Int32Array(series.length);
@@ -396,6 +403,64 @@ export class Evaluator {
       }
       return vec;
     });
+    return { kind: "vector", series: out };
+  }
+
+  /**
+   * A range function over a selector's series, one series at a time: each input series gives at most one
+   * output series (the store's label sets are unique), so values go straight into it, in input order.
+   */
+  private rangeCallBySeries(
+    fn: RangeFunction,
+    input: RangeInput,
+    scalarArgs: readonly Float64Array[],
+    keepName: boolean,
+    ctx: Mutable<RangeFnContext>,
+    steps: Steps,
+  ): EvalValue {
+    const out: StepSeries[] = [];
+    const w: Mutable<Window> = { ts: [], vs: [], from: 0, to: 0 };
+    const scalars = scalarArgs.map(() => 0);
+    ctx.scalars = scalars;
+    for (const s of input.series) {
+      this.check();
+      const ts = s.ts;
+      w.ts = ts;
+      w.vs = s.vs;
+      let values: Float64Array | undefined;
+      let present: Uint8Array | undefined;
+      let produced = 0;
+      let from = 0;
+      let to = 0;
+      for (let i = 0; i < steps.count; i++) {
+        const t = stepTime(steps, i);
+        const end = (input.at ?? t) - input.offsetMs;
+        const start = end - input.rangeMs;
+        // Steps ascend, so the window only moves forward: cursors instead of two searches per step.
+        while (from < ts.length && (ts[from] as number) <= start) from++;
+        if (to < from) to = from;
+        while (to < ts.length && (ts[to] as number) <= end) to++;
+        if (to <= from) continue;
+        for (let a = 0; a < scalars.length; a++) scalars[a] = (scalarArgs[a] as Float64Array)[i] as number;
+        w.from = from;
+        w.to = to;
+        this.addSamples(to - from);
+        ctx.stepTime = t;
+        ctx.rangeStart = start;
+        ctx.rangeEnd = end;
+        const f = fn(w, ctx);
+        this.samples -= to - from;
+        if (f === undefined) continue;
+        values ??= new Float64Array(steps.count);
+        present ??= new Uint8Array(steps.count);
+        values[i] = f;
+        present[i] = 1;
+        produced++;
+      }
+      if (values === undefined || present === undefined) continue;
+      this.addSamples(produced);
+      out.push({ labels: s.labels, dropName: keepName ? s.dropName : true, values, present });
+    }
     return { kind: "vector", series: out };
   }
 
@@ -507,6 +572,14 @@ export class Evaluator {
     }
     const inner = this.eval(e.expr, steps);
     const series = this.asVector(inner);
+    const columns = aggregateSeries(series, steps.count, e.op, e.grouping, e.without, (n) => {
+      this.check();
+      this.addSamples(n);
+    });
+    if (columns !== undefined) {
+      this.releaseValue(inner);
+      return { kind: "vector", series: columns };
+    }
     const out = this.stepwise(steps, (i) =>
       aggregateStep(this.vectorAt(series, i), {
         op: e.op,
@@ -556,9 +629,16 @@ export class Evaluator {
       const swap = lt === "scalar";
       const vec = this.asVector(swap ? rhs : lhs);
       const scalar = this.asScalar(swap ? lhs : rhs);
-      out = this.stepwise(steps, (i) =>
-        vectorScalarBinop(e.op, this.vectorAt(vec, i), scalar[i] as number, swap, e.returnBool),
-      );
+      const columns = vectorScalarSeries(e.op, vec, scalar, swap, e.returnBool);
+      if (columns !== undefined) {
+        this.check();
+        for (const s of columns) this.addSamples(countPresent(s));
+      }
+      out =
+        columns ??
+        this.stepwise(steps, (i) =>
+          vectorScalarBinop(e.op, this.vectorAt(vec, i), scalar[i] as number, swap, e.returnBool),
+        );
     }
     this.releaseValue(lhs);
     this.releaseValue(rhs);

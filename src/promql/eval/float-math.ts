@@ -5,16 +5,28 @@
 
 /** One step of Kahan-Neumaier summation; returns the new sum and compensation. */
 export function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  return [sum + inc, kahanCompensation(inc, sum, c)];
+}
+
+/**
+ * The compensation after one step of Kahan-Neumaier summation; the new sum is `sum + inc`. Hot loops use it
+ * rather than `kahanSumInc`, which allocates a pair per step.
+ */
+export function kahanCompensation(inc: number, sum: number, c: number): number {
   const t = sum + inc;
-  if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) return [t, 0];
-  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
-  return [t, c + (inc - t + sum)];
+  if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) return 0;
+  if (Math.abs(sum) >= Math.abs(inc)) return c + (sum - t + inc);
+  return c + (inc - t + sum);
 }
 
 export function kahanSum(values: ArrayLike<number>, from = 0, to = values.length): number {
   let sum = 0;
   let c = 0;
-  for (let i = from; i < to; i++) [sum, c] = kahanSumInc(values[i] as number, sum, c);
+  for (let i = from; i < to; i++) {
+    const f = values[i] as number;
+    c = kahanCompensation(f, sum, c);
+    sum += f;
+  }
   if (sum === Number.POSITIVE_INFINITY || sum === Number.NEGATIVE_INFINITY) return sum;
   return sum + c;
 }
@@ -30,10 +42,10 @@ export function robustMean(values: ArrayLike<number>, from = 0, to = values.leng
     const f = values[i] as number;
     count = i - from + 1;
     if (!incremental) {
-      const [newSum, newC] = kahanSumInc(f, sum, kahanC);
-      if (newSum !== Number.POSITIVE_INFINITY && newSum !== Number.NEGATIVE_INFINITY) {
-        sum = newSum;
-        kahanC = newC;
+      const next = sum + f;
+      if (next !== Number.POSITIVE_INFINITY && next !== Number.NEGATIVE_INFINITY) {
+        kahanC = kahanCompensation(f, sum, kahanC);
+        sum = next;
         continue;
       }
       incremental = true;
@@ -41,7 +53,10 @@ export function robustMean(values: ArrayLike<number>, from = 0, to = values.leng
       kahanC /= count - 1;
     }
     const q = (count - 1) / count;
-    [mean, kahanC] = kahanSumInc(f / count, q * mean, q * kahanC);
+    const inc = f / count;
+    const scaled = q * mean;
+    kahanC = kahanCompensation(inc, scaled, q * kahanC);
+    mean = scaled + inc;
   }
   if (incremental) return mean + kahanC;
   return sum / count + kahanC / count;

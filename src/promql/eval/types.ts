@@ -51,7 +51,8 @@ export interface FetchedSeries {
   readonly labels: Labels;
   readonly ts: ArrayLike<number>;
   readonly vs: ArrayLike<number>;
-  readonly stale: Uint8Array;
+  /** 1 where the sample is a staleness marker; undefined when the series has none. */
+  readonly stale: Uint8Array | undefined;
 }
 
 export type EvalValue =

@@ -540,7 +540,7 @@ export class EmbeddedTsdb implements MetricsStore {
       if ((k & 255) === 255) request.signal?.throwIfAborted();
       const s = this.byId.get(ids[k] as number);
       if (s === undefined || s.lastT < minT || s.minT() > maxT) continue;
-      const series = this.readSeries(s, minT, maxT);
+      const series = this.readSeries(s, minT, maxT, request.allocate);
       if (series !== undefined) out.push(series);
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -551,7 +551,12 @@ export class EmbeddedTsdb implements MetricsStore {
    * Persisted rows that are not mirrors of head chunks end before memMinT, so a range that starts there or
    * later (rules, recent dashboards) is answered from memory alone.
    */
-  private readSeries(s: HeadSeries, minT: number, maxT: number): Series | undefined {
+  private readSeries(
+    s: HeadSeries,
+    minT: number,
+    maxT: number,
+    allocate: ((n: number) => Float64Array) | undefined,
+  ): Series | undefined {
     const memMinT = s.memMinT();
     let rows: RawChunk[] = [];
     if (s.rows > 0 && memMinT > minT && s.persistedMinT <= maxT && s.persistedMaxT >= minT) {
@@ -569,8 +574,8 @@ export class EmbeddedTsdb implements MetricsStore {
     while (openTo > openFrom && (s.ts[openTo - 1] as number) > maxT) openTo--;
     total += openTo - openFrom;
     if (total === 0) return undefined;
-    const timestamps = new Float64Array(total);
-    const values = new Float64Array(total);
+    const timestamps = allocate?.(total) ?? new Float64Array(total);
+    const values = allocate?.(total) ?? new Float64Array(total);
     let k = 0;
     for (const r of rows) if (r[1] >= minT) k = decodeChunk(r[3], minT, maxT, timestamps, values, k);
     for (const p of s.pending) {
