@@ -351,6 +351,13 @@ describe("Prometheus query API", () => {
         `invalid parameter "match[]": match[] must contain at least one non-empty matcher`,
       ],
       ["/api/v1/label/a-b/values", 400, `invalid label name: "a-b"`],
+      // Go's %q writes a control character as \x01 (JSON would write \u0001).
+      ["/api/v1/label/a%01b/values", 400, `invalid label name: "a\\x01b"`],
+      [
+        "/api/v1/labels?limit=1%01",
+        400,
+        `invalid parameter "limit": strconv.Atoi: parsing "1\\x01": invalid syntax`,
+      ],
       ["/api/v1/labels?limit=-1", 400, `invalid parameter "limit": limit must be non-negative`],
     ];
     for (const [url, status, error] of cases) {

@@ -1,4 +1,4 @@
-import { type LabelMatcher, matcherTest, parseExpr, PromqlError } from "../../promql/index.js";
+import { type LabelMatcher, matcherTest, parseExpr, PromqlError, quoteGo } from "../../promql/index.js";
 
 /**
  * The request's parameters as Go's `http.Request` sees them: `get` is `FormValue` (a form body's value
@@ -75,7 +75,7 @@ export function parseTime(text: string): number {
   }
   if (text === MIN_TIME_FORMATTED) return MIN_TIME;
   if (text === MAX_TIME_FORMATTED) return MAX_TIME;
-  throw new Error(`cannot parse ${goQuote(text)} to a valid timestamp`);
+  throw new Error(`cannot parse ${quoteGo(text)} to a valid timestamp`);
 }
 
 /** Prometheus's `parseDuration`: float seconds or a duration such as `1m30s`; returns milliseconds. */
@@ -83,7 +83,7 @@ export function parseDuration(text: string): number {
   if (GO_FLOAT.test(text)) {
     const seconds = Number(text);
     if (Math.abs(seconds * 1e9) > 2 ** 63) {
-      throw new Error(`cannot parse ${goQuote(text)} to a valid duration. It overflows int64`);
+      throw new Error(`cannot parse ${quoteGo(text)} to a valid duration. It overflows int64`);
     }
     // time.Duration holds whole nanoseconds.
     return Math.trunc(seconds * 1e9) / 1e6;
@@ -97,7 +97,7 @@ export function parseDuration(text: string): number {
     }
     return ms;
   }
-  throw new Error(`cannot parse ${goQuote(text)} to a valid duration`);
+  throw new Error(`cannot parse ${quoteGo(text)} to a valid duration`);
 }
 
 /** A time parameter with a default, with Prometheus's message on a bad value. */
@@ -113,7 +113,7 @@ export function timeParam(params: ApiParams, name: string, fallback: number): nu
 
 /** `invalid parameter "name": message`, as Prometheus words a bad parameter. */
 export function invalidParam(name: string, message: string): PromqlError {
-  return new PromqlError("bad_data", `invalid parameter ${goQuote(name)}: ${message}`);
+  return new PromqlError("bad_data", `invalid parameter ${quoteGo(name)}: ${message}`);
 }
 
 /** Parses `match[]` selectors as Prometheus's `parseMatchersParam`. */
@@ -132,7 +132,7 @@ export function parseMatchers(selectors: readonly string[]): LabelMatcher[][] {
       throw invalidParam("match[]", message);
     }
     if (expr.kind !== "VectorSelector" || expr.offsetMs !== 0 || expr.at !== undefined) {
-      throw invalidParam("match[]", `1:1: parse error: ${goQuote(text)} is not a series selector`);
+      throw invalidParam("match[]", `1:1: parse error: ${quoteGo(text)} is not a series selector`);
     }
     sets.push([...expr.matchers]);
   }
@@ -149,14 +149,9 @@ export function limitParam(params: ApiParams): number {
   const text = params.get("limit");
   if (text === "") return 0;
   if (!/^[+-]?\d+$/.test(text)) {
-    throw invalidParam("limit", `strconv.Atoi: parsing ${goQuote(text)}: invalid syntax`);
+    throw invalidParam("limit", `strconv.Atoi: parsing ${quoteGo(text)}: invalid syntax`);
   }
   const limit = Number(text);
   if (limit < 0) throw invalidParam("limit", "limit must be non-negative");
   return limit;
-}
-
-/** Go's `%q` for the plain strings that appear in these messages. */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
 }

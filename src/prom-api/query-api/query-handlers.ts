@@ -1,8 +1,14 @@
-import { type Expr, isPromqlError, type Labels, parseExpr, PromqlError } from "../../promql/index.js";
+import {
+  type Expr,
+  isPromqlError,
+  type Labels,
+  parseExpr,
+  PromqlError,
+  quoteGo,
+} from "../../promql/index.js";
 import type { MetricsBackend, SeriesRequest } from "../../tsdb/index.js";
 import {
   type ApiParams,
-  goQuote,
   invalidParam,
   limitParam,
   MAX_TIME,
@@ -97,7 +103,7 @@ export async function labelNamesJson(params: ApiParams, env: QueryEnv): Promise<
 
 /** GET /api/v1/label/:name/values. */
 export async function labelValuesJson(name: string, params: ApiParams, env: QueryEnv): Promise<string> {
-  if (!LABEL_NAME.test(name)) throw new PromqlError("bad_data", `invalid label name: ${goQuote(name)}`);
+  if (!LABEL_NAME.test(name)) throw new PromqlError("bad_data", `invalid label name: ${quoteGo(name)}`);
   const request = seriesRequest(params, params.getAll("match[]"));
   const { items, truncated } = await limited(request, (r) => env.backend.labelValues(name, r));
   return successJson(JSON.stringify(items), truncatedWarning(truncated));
