@@ -1,5 +1,5 @@
-import { PROBE_PHASES, type ProbeResult } from "./probes/probe-result.js";
-import type { CheckStatus } from "./check-outcome.js";
+import { PROBE_PHASES, type ProbeType } from "./probes/probe-result.js";
+import type { CheckOutcome, CheckStatus } from "./check-outcome.js";
 import { CHECK_STATUSES } from "./check-outcome.js";
 
 export interface CheckSnapshot {
@@ -8,7 +8,51 @@ export interface CheckSnapshot {
   labels: Record<string, string>;
   status: CheckStatus;
   /** Null until the check has run. */
-  last: { ok: boolean; durationMs: number; probe?: ProbeResult } | null;
+  last: LastRun | null;
+}
+
+/**
+ * A check's last run as /metrics shows it: numbers only, one object per check updated in place by every run,
+ * so that no run's objects are kept until the next one (thousands a second would age into the old generation).
+ */
+export interface LastRun {
+  ok: boolean;
+  durationMs: number;
+  /** Null for a heartbeat. */
+  probeType: ProbeType | null;
+  statusCode: number | null;
+  /** Milliseconds per phase in PROBE_PHASES order; 0 for a phase the run did not reach. */
+  phases: number[];
+  /** Epoch ms; null when the run had no TLS handshake. */
+  earliestCertExpiry: number | null;
+  leafCertExpiry: number | null;
+}
+
+export function newLastRun(): LastRun {
+  return {
+    ok: false,
+    durationMs: 0,
+    probeType: null,
+    statusCode: null,
+    phases: PROBE_PHASES.map(() => 0),
+    earliestCertExpiry: null,
+    leafCertExpiry: null,
+  };
+}
+
+/** Copies what /metrics shows of a run into the check's LastRun. */
+export function updateLastRun(last: LastRun, outcome: CheckOutcome): void {
+  last.ok = outcome.ok;
+  last.durationMs = outcome.durationMs;
+  last.probeType = outcome.probe?.type ?? null;
+  last.statusCode = outcome.statusCode;
+  for (let i = 0; i < PROBE_PHASES.length; i++) {
+    const phase = PROBE_PHASES[i];
+    last.phases[i] = (phase === undefined ? undefined : outcome.timings[phase]) ?? 0;
+  }
+  const tls = outcome.probe?.tls ?? null;
+  last.earliestCertExpiry = tls?.earliestNotAfter ?? null;
+  last.leafCertExpiry = tls?.leafNotAfter ?? null;
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -59,17 +103,18 @@ export function renderCheckMetrics(checks: readonly CheckSnapshot[]): string {
     if (!last) continue;
     push("probe_success", labels, last.ok ? 1 : 0);
     push("probe_duration_seconds", labels, last.durationMs / 1000);
-    const probe = last.probe;
-    if (!probe) continue;
-    if (probe.type === "http") {
-      push("probe_http_status_code", labels, probe.status ?? 0);
-      for (const phase of PROBE_PHASES)
-        push("probe_http_duration_seconds", `${labels},phase="${phase}"`, (probe.timings[phase] ?? 0) / 1000);
+    if (last.probeType === "http") {
+      push("probe_http_status_code", labels, last.statusCode ?? 0);
+      for (let i = 0; i < PROBE_PHASES.length; i++)
+        push(
+          "probe_http_duration_seconds",
+          `${labels},phase="${PROBE_PHASES[i]}"`,
+          (last.phases[i] ?? 0) / 1000,
+        );
     }
-    const tls = probe.type === "dns" ? null : probe.tls;
-    if (tls) {
-      push("probe_ssl_earliest_cert_expiry", labels, Math.floor(tls.earliestNotAfter / 1000));
-      push("probe_ssl_leaf_cert_expiry", labels, Math.floor(tls.leafNotAfter / 1000));
+    if (last.earliestCertExpiry !== null && last.leafCertExpiry !== null) {
+      push("probe_ssl_earliest_cert_expiry", labels, Math.floor(last.earliestCertExpiry / 1000));
+      push("probe_ssl_leaf_cert_expiry", labels, Math.floor(last.leafCertExpiry / 1000));
     }
   }
   return Object.entries(families)

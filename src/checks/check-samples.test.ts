@@ -17,24 +17,7 @@ function httpOutcome(at: number, ok: boolean): CheckOutcome {
     statusCode: ok ? 200 : 503,
     conditions: [],
     timings: { connect: 10, processing: 100 },
-    probe: {
-      type: "http",
-      ok,
-      failure: null,
-      startedAt: at,
-      durationMs: 120,
-      timings: { resolve: 0, connect: 10, processing: 100, transfer: 10 },
-      ip: "127.0.0.1",
-      connected: true,
-      status: ok ? 200 : 503,
-      httpVersion: "1.1",
-      headers: {},
-      body: "",
-      bodyBytes: 0,
-      finalUrl: "http://127.0.0.1/health",
-      redirects: [],
-      tls: null,
-    },
+    probe: { type: "http", tls: null },
   };
 }
 

@@ -70,8 +70,8 @@ export class CheckSampleWriter {
     if (!probe) return;
     // Per-phase timings stay on /metrics only: five more stored series per HTTP check cost more memory and
     // ingest than they are worth for SLIs and alerts, which read success, duration and status.
-    if (probe.type === "http") this.push(set, "probe_http_status_code", t, probe.status ?? 0);
-    const tls = probe.type === "dns" ? null : probe.tls;
+    if (probe.type === "http") this.push(set, "probe_http_status_code", t, outcome.statusCode ?? 0);
+    const tls = probe.tls;
     if (tls) {
       this.push(set, "probe_ssl_earliest_cert_expiry", t, Math.floor(tls.earliestNotAfter / 1000));
       this.push(set, "probe_ssl_leaf_cert_expiry", t, Math.floor(tls.leafNotAfter / 1000));
