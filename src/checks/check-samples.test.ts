@@ -86,6 +86,18 @@ describe("check runs as samples", () => {
     expect(teams).toEqual(["payments", "payments", "payments", "web", "web", "web"]);
   });
 
+  it("stores a batch of thousands of runs whole, though it is added a slice at a time", async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new MemoryMetricsStore();
+    const writer = new CheckSampleWriter({ appender: () => store.appender(), clock, log: silentLogger });
+    for (let i = 0; i < 2000; i++)
+      writer.record({ ...httpOutcome(clock.now(), true), check: `check-${i}` }, "api", {});
+    await writer.flush();
+    const series = store.select({ matchers: [], minT: 0, maxT: clock.now() });
+    expect(series.length).toBe(6000);
+    expect(writer.refused).toBe(0);
+  });
+
   it("counts a run the store refuses and keeps the rest of the batch", async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const store = new MemoryMetricsStore();
