@@ -15,6 +15,7 @@ import {
 } from "./check-outcome.js";
 import {
   addLatencyPacked,
+  bucketOf,
   mergeIntoPacked,
   type PackedHistogram,
   unpackHistogram,
@@ -270,7 +271,8 @@ export class CheckRecorder {
           latencyMin: null,
           latencySum: 0,
           latencyMax: null,
-          histogram: [],
+          // Sized for the bucket it will most likely hold alone: a growing array reserves room for 16.
+          histogram: outcome.ok ? [bucketOf(outcome.durationMs), 0] : [],
           loaded: false,
           dirty: true,
         };
