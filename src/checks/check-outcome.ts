@@ -1,5 +1,5 @@
 import type { ConditionOutcome } from "./conditions/evaluate-conditions.js";
-import type { PhaseTimings, ProbeResult } from "./probes/probe-result.js";
+import type { PhaseTimings, ProbeType, TlsInfo } from "./probes/probe-result.js";
 
 export const CHECK_STATUSES = ["pending", "up", "degraded", "down", "paused"] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
@@ -17,8 +17,18 @@ export interface CheckOutcome {
   statusCode: number | null;
   conditions: ConditionOutcome[];
   timings: PhaseTimings;
-  /** The last attempt's full result, for metrics (TLS expiry, status code); absent for heartbeats. */
-  probe?: ProbeResult;
+  /** What metrics need of the last attempt's result beyond the fields above; absent for heartbeats. */
+  probe?: ProbeSummary;
+}
+
+/**
+ * The few fields of a probe result that outlive the run. The full result (headers, body, certificate chain)
+ * stays where the probe ran: copied to the main thread and kept there until the check's next run, thousands
+ * of them a second aged into the old generation and made its garbage.
+ */
+export interface ProbeSummary {
+  type: ProbeType;
+  tls: Pick<TlsInfo, "earliestNotAfter" | "leafNotAfter"> | null;
 }
 
 export interface CheckStateValue {

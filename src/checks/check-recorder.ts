@@ -14,13 +14,20 @@ import {
   type Thresholds,
 } from "./check-outcome.js";
 import {
-  addRun,
+  addLatencyPacked,
+  bucketOf,
+  mergeIntoPacked,
+  type PackedHistogram,
+  unpackHistogram,
+} from "./latency-histogram.js";
+import {
+  addToCounts,
   bucketStart,
-  emptyRollup,
-  mergeRollup,
+  mergeCounts,
   RESOLUTIONS,
   type Resolution,
   type Rollup,
+  type RollupCounts,
 } from "./rollups.js";
 
 export interface CheckStateChanged extends StateTransition {
@@ -43,10 +50,11 @@ export interface LiveState extends CheckStateValue {
   lastReason: string | null;
 }
 
-interface OpenRollup {
+/** One object per open bucket, three or more per check, alive for as long as the bucket: kept small. */
+interface OpenRollup extends RollupCounts {
   resolution: Resolution;
   start: number;
-  rollup: Rollup;
+  histogram: PackedHistogram;
   /** Whether the stored row (if any) has been merged in, so a restart inside a bucket loses nothing. */
   loaded: boolean;
   dirty: boolean;
@@ -254,10 +262,24 @@ export class CheckRecorder {
         }
       }
       if (!open) {
-        open = { resolution, start, rollup: emptyRollup(), loaded: false, dirty: true };
+        open = {
+          resolution,
+          start,
+          runs: 0,
+          failures: 0,
+          degraded: 0,
+          latencyMin: null,
+          latencySum: 0,
+          latencyMax: null,
+          // Sized for the bucket it will most likely hold alone: a growing array reserves room for 16.
+          histogram: outcome.ok ? [bucketOf(outcome.durationMs), 0] : [],
+          loaded: false,
+          dirty: true,
+        };
         entry.rollups.push(open);
       }
-      addRun(open.rollup, outcome, outcome.ok);
+      addToCounts(open, outcome, outcome.ok);
+      if (outcome.ok) addLatencyPacked(open.histogram, outcome.durationMs);
       open.dirty = true;
     }
     return transition;
@@ -404,7 +426,10 @@ export class CheckRecorder {
         const byCheck = new Map(slice.map((r) => [r.check, r.open]));
         for (const row of stored) {
           const open = byCheck.get(row.check_name);
-          if (open) mergeRollup(open.rollup, rollupFromRow(row));
+          if (!open) continue;
+          const before = rollupFromRow(row);
+          mergeCounts(open, before);
+          mergeIntoPacked(open.histogram, before.histogram);
         }
         for (const r of slice) r.open.loaded = true;
       }
@@ -458,13 +483,13 @@ function rollupRow(check: string, r: OpenRollup): Schema["check_rollups"] {
     check_name: check,
     resolution: r.resolution,
     start: r.start,
-    runs: r.rollup.runs,
-    failures: r.rollup.failures,
-    degraded: r.rollup.degraded,
-    latency_min: r.rollup.latencyMin,
-    latency_sum: r.rollup.latencySum,
-    latency_max: r.rollup.latencyMax,
-    latency_histogram: JSON.stringify(r.rollup.histogram),
+    runs: r.runs,
+    failures: r.failures,
+    degraded: r.degraded,
+    latency_min: r.latencyMin,
+    latency_sum: r.latencySum,
+    latency_max: r.latencyMax,
+    latency_histogram: JSON.stringify(unpackHistogram(r.histogram)),
   };
 }
 

@@ -17,24 +17,7 @@ function httpOutcome(at: number, ok: boolean): CheckOutcome {
     statusCode: ok ? 200 : 503,
     conditions: [],
     timings: { connect: 10, processing: 100 },
-    probe: {
-      type: "http",
-      ok,
-      failure: null,
-      startedAt: at,
-      durationMs: 120,
-      timings: { resolve: 0, connect: 10, processing: 100, transfer: 10 },
-      ip: "127.0.0.1",
-      connected: true,
-      status: ok ? 200 : 503,
-      httpVersion: "1.1",
-      headers: {},
-      body: "",
-      bodyBytes: 0,
-      finalUrl: "http://127.0.0.1/health",
-      redirects: [],
-      tls: null,
-    },
+    probe: { type: "http", tls: null },
   };
 }
 
@@ -101,6 +84,18 @@ describe("check runs as samples", () => {
     const teams = later.map((s) => s.labels.find((l) => l.name === "team")?.value).sort();
     // The old series end (a stale marker now) and the new ones begin.
     expect(teams).toEqual(["payments", "payments", "payments", "web", "web", "web"]);
+  });
+
+  it("stores a batch of thousands of runs whole, though it is added a slice at a time", async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new MemoryMetricsStore();
+    const writer = new CheckSampleWriter({ appender: () => store.appender(), clock, log: silentLogger });
+    for (let i = 0; i < 2000; i++)
+      writer.record({ ...httpOutcome(clock.now(), true), check: `check-${i}` }, "api", {});
+    await writer.flush();
+    const series = store.select({ matchers: [], minT: 0, maxT: clock.now() });
+    expect(series.length).toBe(6000);
+    expect(writer.refused).toBe(0);
   });
 
   it("counts a run the store refuses and keeps the rest of the batch", async () => {

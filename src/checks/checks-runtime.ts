@@ -9,13 +9,18 @@ import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import type { CheckSpec } from "./check-kind.js";
-import { type CheckSnapshot, renderCheckMetrics } from "./check-metrics.js";
+import {
+  type CheckSnapshot,
+  type LastRun,
+  newLastRun,
+  renderCheckMetrics,
+  updateLastRun,
+} from "./check-metrics.js";
 import type { CheckOutcome } from "./check-outcome.js";
 import { CheckRecorder } from "./check-recorder.js";
 import { CheckSampleWriter } from "./check-samples.js";
 import { followingDeadline, nextDeadline } from "./heartbeat-deadline.js";
 import type { ProbeExecutor } from "./probe-executor.js";
-import type { ProbeResult } from "./probes/probe-result.js";
 import { type PreparedCheck, prepareCheck } from "./run-check.js";
 import { CheckScheduler } from "./scheduler/index.js";
 
@@ -58,7 +63,7 @@ interface Loaded {
   /** The next moment a heartbeat must have pinged by. */
   deadline?: number;
   heartbeatToken?: string;
-  last?: { ok: boolean; durationMs: number; probe?: ProbeResult };
+  last?: LastRun;
 }
 
 /**
@@ -286,11 +291,8 @@ export class ChecksRuntime {
   }
 
   private accept(entry: Loaded, outcome: CheckOutcome): void {
-    entry.last ??= { ok: outcome.ok, durationMs: outcome.durationMs };
-    const last = entry.last;
-    last.ok = outcome.ok;
-    last.durationMs = outcome.durationMs;
-    last.probe = outcome.probe;
+    entry.last ??= newLastRun();
+    updateLastRun(entry.last, outcome);
     this.runs[outcome.ok ? (outcome.degraded ? "degraded" : "success") : "failure"].inc();
     this.recorder.record(outcome, entry.check.service, entry.check.spec);
     this.samples?.record(outcome, entry.check.service, entry.check.spec.labels);

@@ -21,6 +21,33 @@ export function addLatency(histogram: LatencyHistogram, ms: number): void {
   histogram[index] = (histogram[index] ?? 0) + 1;
 }
 
+/**
+ * The same counts as [bucket, count, bucket, count, …] in bucket order, for histograms kept in memory per
+ * check: an object with integer keys costs V8 an elements array as long as its highest bucket.
+ */
+export type PackedHistogram = number[];
+
+export function addLatencyPacked(packed: PackedHistogram, ms: number): void {
+  addToBucket(packed, bucketOf(ms), 1);
+}
+
+function addToBucket(packed: PackedHistogram, index: number, count: number): void {
+  let at = 0;
+  while (at < packed.length && (packed[at] ?? 0) < index) at += 2;
+  if (packed[at] === index) packed[at + 1] = (packed[at + 1] ?? 0) + count;
+  else packed.splice(at, 0, index, count);
+}
+
+export function mergeIntoPacked(into: PackedHistogram, from: LatencyHistogram): void {
+  for (const [key, count] of Object.entries(from)) addToBucket(into, Number(key), count);
+}
+
+export function unpackHistogram(packed: PackedHistogram): LatencyHistogram {
+  const histogram: LatencyHistogram = {};
+  for (let i = 0; i + 1 < packed.length; i += 2) histogram[packed[i] ?? 0] = packed[i + 1] ?? 0;
+  return histogram;
+}
+
 export function mergeHistograms(into: LatencyHistogram, from: LatencyHistogram): void {
   for (const [key, count] of Object.entries(from)) into[Number(key)] = (into[Number(key)] ?? 0) + count;
 }

@@ -131,14 +131,15 @@ export function workerExecutor(options: {
     worker.postMessage([lastSync]);
     return slot;
   };
-  // The scheduler starts every run that is due in one task; they go to each worker as one message.
+  // Runs go to a worker together every few milliseconds, as the answers come back: checks spread over the
+  // interval fall due a few at a time, every millisecond, and each message woke both threads.
   const send = (slot: WorkerSlot, message: ToWorker) => {
     if (slot.outbox.push(message) > 1) return;
-    queueMicrotask(() => {
+    setTimeout(() => {
       const batch = slot.outbox;
       slot.outbox = [];
       if (slots.includes(slot)) slot.worker.postMessage(batch);
-    });
+    }, WORKER_BATCH_MS);
   };
   for (let i = 0; i < options.workers; i++) slots.push(spawn());
 

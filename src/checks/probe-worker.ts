@@ -41,12 +41,7 @@ function handle(message: ToWorker): void {
   const controller = new AbortController();
   running.set(id, controller);
   runCheck(check, { now: Date.now, signal: controller.signal, addressPolicy: policy })
-    .then((outcome) => {
-      // Bodies can be a megabyte; the main thread needs the verdict, status, timings and TLS dates only.
-      if (outcome.probe && "body" in outcome.probe)
-        outcome.probe = { ...outcome.probe, body: "", headers: {} };
-      answer({ type: "done", id, outcome });
-    })
+    .then((outcome) => answer({ type: "done", id, outcome }))
     .catch((error: unknown) => answer({ type: "failed", id, message: String(error) }))
     .finally(() => running.delete(id));
 }

@@ -3,14 +3,17 @@ import { addLatency, type LatencyHistogram, mergeHistograms } from "./latency-hi
 export const RESOLUTIONS = { "1m": 60_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
 export type Resolution = keyof typeof RESOLUTIONS;
 
-/** Counts of one check over one bucket of time. */
-export interface Rollup {
+/** Counts of one check over one bucket of time, without the histogram. */
+export interface RollupCounts {
   runs: number;
   failures: number;
   degraded: number;
   latencyMin: number | null;
   latencySum: number;
   latencyMax: number | null;
+}
+
+export interface Rollup extends RollupCounts {
   histogram: LatencyHistogram;
 }
 
@@ -36,19 +39,33 @@ export function addRun(
   run: { ok: boolean; degraded: boolean; durationMs: number },
   countLatency: boolean,
 ): void {
-  rollup.runs++;
-  if (!run.ok) rollup.failures++;
-  if (run.degraded) rollup.degraded++;
+  addToCounts(rollup, run, countLatency);
+  if (countLatency) addLatency(rollup.histogram, run.durationMs);
+}
+
+/** `addRun` without the histogram, for a caller that keeps its histogram in another form. */
+export function addToCounts(
+  counts: RollupCounts,
+  run: { ok: boolean; degraded: boolean; durationMs: number },
+  countLatency: boolean,
+): void {
+  counts.runs++;
+  if (!run.ok) counts.failures++;
+  if (run.degraded) counts.degraded++;
   if (!countLatency) return;
-  rollup.latencySum += run.durationMs;
-  rollup.latencyMin =
-    rollup.latencyMin === null ? run.durationMs : Math.min(rollup.latencyMin, run.durationMs);
-  rollup.latencyMax =
-    rollup.latencyMax === null ? run.durationMs : Math.max(rollup.latencyMax, run.durationMs);
-  addLatency(rollup.histogram, run.durationMs);
+  counts.latencySum += run.durationMs;
+  counts.latencyMin =
+    counts.latencyMin === null ? run.durationMs : Math.min(counts.latencyMin, run.durationMs);
+  counts.latencyMax =
+    counts.latencyMax === null ? run.durationMs : Math.max(counts.latencyMax, run.durationMs);
 }
 
 export function mergeRollup(into: Rollup, from: Rollup): void {
+  mergeCounts(into, from);
+  mergeHistograms(into.histogram, from.histogram);
+}
+
+export function mergeCounts(into: RollupCounts, from: RollupCounts): void {
   into.runs += from.runs;
   into.failures += from.failures;
   into.degraded += from.degraded;
@@ -57,5 +74,4 @@ export function mergeRollup(into: Rollup, from: Rollup): void {
     into.latencyMin = into.latencyMin === null ? from.latencyMin : Math.min(into.latencyMin, from.latencyMin);
   if (from.latencyMax !== null)
     into.latencyMax = into.latencyMax === null ? from.latencyMax : Math.max(into.latencyMax, from.latencyMax);
-  mergeHistograms(into.histogram, from.histogram);
 }

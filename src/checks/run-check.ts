@@ -136,6 +136,12 @@ export async function runCheck(check: PreparedCheck, options: RunOptions): Promi
     statusCode: result.type === "http" ? result.status : null,
     conditions,
     timings: result.timings,
-    probe: result,
+    probe: {
+      type: result.type,
+      tls:
+        result.type === "dns" || result.tls === null
+          ? null
+          : { earliestNotAfter: result.tls.earliestNotAfter, leafNotAfter: result.tls.leafNotAfter },
+    },
   };
 }

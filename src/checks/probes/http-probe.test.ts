@@ -188,6 +188,176 @@ describe("http probe", () => {
     expect(result.failure?.reason).toMatch(/^invalid HTTP response/);
   });
 
+  it("reads a chunked body and a body that ends with the connection", async () => {
+    const chunked = await httpServer((_req, res) => {
+      res.write("part one, ");
+      setTimeout(() => res.end("part two"), 10);
+    });
+    const first = await runHttpProbe(spec({ url: chunked }), options());
+    expect(first.ok).toBe(true);
+    expect(first.headers["transfer-encoding"]).toBe("chunked");
+    expect(first.body).toBe("part one, part two");
+
+    const port = await listen(
+      createNetServer((socket) => socket.end("HTTP/1.0 200 OK\r\nServer: old\r\n\r\nto the end")),
+    );
+    const second = await runHttpProbe(spec({ url: `http://127.0.0.1:${port}/` }), options());
+    expect(second.ok).toBe(true);
+    expect(second.httpVersion).toBe("1.0");
+    expect(second.body).toBe("to the end");
+  });
+
+  it("fails a chunked 1 GB body after reading only the limit", async () => {
+    let sent = 0;
+    const port = await listen(
+      createNetServer((socket) => {
+        socket.on("error", () => {});
+        socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        const chunk = Buffer.concat([
+          Buffer.from("10000\r\n"),
+          Buffer.alloc(0x10000, "a"),
+          Buffer.from("\r\n"),
+        ]);
+        const pump = (): void => {
+          while (sent < 1024 ** 3 && !socket.destroyed) {
+            sent += 0x10000;
+            if (!socket.write(chunk)) {
+              socket.once("drain", pump);
+              return;
+            }
+          }
+        };
+        pump();
+      }),
+    );
+    const result = await runHttpProbe(
+      spec({ url: `http://127.0.0.1:${port}/`, bodyLimitBytes: 150_000 }),
+      options(),
+    );
+    expect(result.failure).toEqual({ kind: "body_too_large", reason: "body exceeded 150000 bytes" });
+    expect(result.bodyBytes).toBe(150_000);
+    expect(sent).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it("fails with a reason on a broken header, an endless header or a body cut short", async () => {
+    const answer = async (text: string, end = true) => {
+      const port = await listen(
+        createNetServer((socket) => {
+          socket.on("error", () => {});
+          if (end) socket.end(text);
+          else socket.write(text);
+        }),
+      );
+      return runHttpProbe(spec({ url: `http://127.0.0.1:${port}/` }), options({ timeoutMs: 300 }));
+    };
+    const broken = await answer("HTTP/1.1 200 OK\r\nthis is no header\r\n\r\n");
+    expect(broken.failure).toEqual({
+      kind: "protocol",
+      reason: 'invalid HTTP response: invalid header line "this is no header"',
+    });
+    const endless = await answer(`HTTP/1.1 200 OK\r\nX-Filler: ${"a".repeat(20_000)}`, false);
+    expect(endless.failure).toEqual({
+      kind: "protocol",
+      reason: "invalid HTTP response: header longer than 16384 bytes",
+    });
+    const cut = await answer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+    expect(cut.status).toBe(200);
+    expect(cut.failure).toEqual({
+      kind: "connection_reset",
+      reason: "connection closed before the body was complete",
+    });
+    const hanging = await answer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", false);
+    expect(hanging.failure).toEqual({
+      kind: "timeout",
+      reason: "timeout after 300 ms while reading the body",
+    });
+    expect(hanging.timings.transfer).toBeGreaterThan(hanging.timings.processing ?? Number.POSITIVE_INFINITY);
+  });
+
+  it("sends Host from the URL, one user-agent, connection: close and its own content-length", async () => {
+    let seen = "";
+    const port = await listen(
+      createNetServer((socket) => {
+        socket.on("data", (data: Buffer) => {
+          seen += data.toString("latin1");
+          if (seen.includes("\r\n\r\n")) socket.end("HTTP/1.1 204 No Content\r\n\r\n");
+        });
+      }),
+    );
+    const result = await runHttpProbe(
+      spec({
+        url: `http://127.0.0.1:${port}/path?q=1`,
+        method: "POST",
+        headers: { "User-Agent": "mine", "Content-Length": "999" },
+      }),
+      options(),
+    );
+    expect(result.status).toBe(204);
+    expect(seen).toBe(
+      `POST /path?q=1 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nUser-Agent: mine\r\n` +
+        "connection: close\r\ncontent-length: 0\r\n\r\n",
+    );
+  });
+
+  it("refuses a header value with a line break rather than send a smuggled header", async () => {
+    let received = 0;
+    const port = await listen(
+      createNetServer((socket) => {
+        socket.on("data", (data: Buffer) => {
+          received += data.length;
+        });
+      }),
+    );
+    const result = await runHttpProbe(
+      spec({ url: `http://127.0.0.1:${port}/`, headers: { "X-Token": "a\r\nX-Admin: yes" } }),
+      options(),
+    );
+    expect(result.failure?.kind).toBe("protocol");
+    expect(result.failure?.reason).toMatch(/^header X-Token holds a character HTTP does not allow/);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toBe(0);
+  });
+
+  it("turns a POST into a GET without body on 303 and drops credentials on a redirect to another origin", async () => {
+    const seen: Array<{ method: string; url: string; auth: string; length: string }> = [];
+    const other = await httpServer((req, res) => {
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        auth: req.headers.authorization ?? "",
+        length: req.headers["content-length"] ?? "",
+      });
+      res.end("elsewhere");
+    });
+    const base = await httpServer((req, res) => {
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        auth: req.headers.authorization ?? "",
+        length: req.headers["content-length"] ?? "",
+      });
+      req.resume();
+      if (req.url === "/start") res.writeHead(303, { location: "/next" }).end();
+      else res.writeHead(302, { location: `${other.replace("127.0.0.1", "localhost")}/there` }).end();
+    });
+    const result = await runHttpProbe(
+      spec({
+        url: `${base}/start`,
+        method: "POST",
+        body: "payload",
+        headers: { Authorization: "Bearer x" },
+      }),
+      options({ lookup: async () => [{ address: "127.0.0.1", family: 4 }] }),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.body).toBe("elsewhere");
+    expect(seen).toEqual([
+      { method: "POST", url: "/start", auth: "Bearer x", length: "7" },
+      { method: "GET", url: "/next", auth: "Bearer x", length: "" },
+      { method: "GET", url: "/there", auth: "", length: "" },
+    ]);
+  });
+
   it("times out a target that accepts the connection and never answers", async () => {
     const port = await listen(createNetServer(() => {}));
     const started = Date.now();

@@ -1,8 +1,9 @@
-import { type IncomingMessage, request as httpRequest, STATUS_CODES } from "node:http";
+import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { z } from "zod";
 import { connectTarget } from "./connect-target.js";
 import { describeNetworkError } from "./failure-reason.js";
+import { HttpResponseParser, invalidFieldValue, type ParseState } from "./http-response-parser.js";
 import type { ProbeOptions } from "./probe-options.js";
 import type { HttpProbeResult, ProbeFailure } from "./probe-result.js";
 import { ProbeRun } from "./probe-run.js";
@@ -199,16 +200,59 @@ interface Exchange {
   failure: ProbeFailure | null;
 }
 
-/** Sends one request on an open connection and reads the response up to the body limit. */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The request's bytes: the spec's headers as written (names keep their case), Host from the URL unless set,
+ * a content-length for a body, and `connection: close`, since every run uses a fresh connection anyway.
+ */
+function requestBytes(hop: HopRequest): Buffer | ProbeFailure {
+  let fields = "";
+  const given = new Set<string>();
+  for (const [name, value] of Object.entries(hop.headers)) {
+    const lower = name.toLowerCase();
+    // The framing is ours: a length the spec states could disagree with the body sent.
+    if (lower === "content-length" || lower === "transfer-encoding") continue;
+    // Node's client refuses these too: a line break in a value would smuggle in a header of its own.
+    if (invalidFieldValue(value))
+      return {
+        kind: "protocol",
+        reason: `header ${name} holds a character HTTP does not allow (a line break?)`,
+      };
+    given.add(lower);
+    fields += `${name}: ${value}\r\n`;
+  }
+  let head = `${hop.method} ${hop.url.pathname}${hop.url.search} HTTP/1.1\r\n`;
+  if (!given.has("host")) head += `host: ${hop.url.host}\r\n`;
+  if (!given.has("user-agent")) head += "user-agent: Nines-Probe/1\r\n";
+  head += fields;
+  if (!given.has("connection")) head += "connection: close\r\n";
+  const body = hop.body === undefined ? null : Buffer.from(hop.body, "utf8");
+  if (body !== null || BODY_METHODS.has(hop.method)) head += `content-length: ${body?.length ?? 0}\r\n`;
+  const bytes = Buffer.from(`${head}\r\n`, "latin1");
+  return body === null || body.length === 0 ? bytes : Buffer.concat([bytes, body]);
+}
+
+/**
+ * Sends one request on an open connection and reads the response up to the body limit. The client is a
+ * small one of our own over the socket: Node's (ClientRequest, IncomingMessage, streams, llhttp) allocated
+ * several times what a probe needs, thousands of times a second. Phases as blackbox_exporter times them:
+ * processing from the request's last byte written to the response's first byte, transfer to its last.
+ */
 function exchangeOnSocket(
   run: ProbeRun,
   socket: Socket,
   hop: HopRequest,
   bodyLimit: number,
 ): Promise<Exchange> {
+  const bytes = requestBytes(hop);
+  if (!Buffer.isBuffer(bytes)) {
+    socket.destroy();
+    return Promise.resolve({ response: null, failure: bytes });
+  }
   return new Promise((resolve) => {
+    const parser = new HttpResponseParser(hop.method, bodyLimit);
     let settled = false;
-    let response: HopResponse | null = null;
     let stopProcessing: (() => void) | null = null;
     let stopTransfer: (() => void) | null = null;
     const finish = (failure: ProbeFailure | null): void => {
@@ -217,85 +261,76 @@ function exchangeOnSocket(
       stopProcessing?.();
       stopTransfer?.();
       run.signal.removeEventListener("abort", onAbort);
-      request.destroy();
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+      socket.off("error", onError);
       socket.destroy();
+      const head = parser.head;
+      const response =
+        head === null
+          ? null
+          : {
+              status: head.status,
+              httpVersion: head.httpVersion,
+              headers: head.headers,
+              body: parser.body(),
+            };
       resolve({ response, failure });
     };
     const onAbort = (): void => finish(run.abortFailure());
-
-    const headers: Record<string, string> = { "user-agent": "Nines-Probe/1", ...hop.headers };
-    if (!Object.keys(headers).some((name) => name.toLowerCase() === "host")) headers.host = hop.url.host;
-    if (hop.body !== undefined) headers["content-length"] = String(Buffer.byteLength(hop.body));
-    const request = httpRequest({
-      method: hop.method,
-      path: `${hop.url.pathname}${hop.url.search}`,
-      headers,
-      setHost: false,
-      createConnection: () => socket,
-    });
-    run.activity = "sending the request";
-    request.on("error", (error) =>
-      finish(describeNetworkError(error, response ? "reading the body" : "waiting for the response")),
-    );
-    request.on("finish", () => {
-      stopProcessing = run.startPhase("processing", "waiting for the response");
-    });
-    request.on("response", (message: IncomingMessage) => {
-      stopProcessing?.();
-      stopTransfer = run.startPhase("transfer", "reading the body");
-      const chunks: Buffer[] = [];
-      let length = 0;
-      response = {
-        status: message.statusCode ?? 0,
-        httpVersion: message.httpVersion,
-        headers: flattenHeaders(message),
-        body: Buffer.alloc(0),
-      };
-      const declared = Number(message.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > bodyLimit) {
-        finish({
-          kind: "body_too_large",
-          reason: `body exceeded ${bodyLimit} bytes (content-length ${declared})`,
-        });
-        return;
+    const onData = (chunk: Buffer): void => {
+      if (stopTransfer === null) {
+        stopProcessing?.();
+        stopTransfer = run.startPhase("transfer", "reading the body");
       }
-      message.on("data", (chunk: Buffer) => {
-        if (settled || !response) return;
-        if (length + chunk.length > bodyLimit) {
-          chunks.push(chunk.subarray(0, bodyLimit - length));
-          response.body = Buffer.concat(chunks);
-          finish({ kind: "body_too_large", reason: `body exceeded ${bodyLimit} bytes` });
-          return;
-        }
-        chunks.push(chunk);
-        length += chunk.length;
-      });
-      message.on("end", () => {
-        if (!response) return;
-        response.body = Buffer.concat(chunks);
-        finish(null);
-      });
-      message.on("aborted", () =>
-        finish({ kind: "connection_reset", reason: "connection closed before the body was complete" }),
-      );
-      message.on("error", (error) => finish(describeNetworkError(error, "reading the body")));
+      const state = parser.push(chunk);
+      if (state !== "more") finish(judgeParse(state, parser, bodyLimit));
+    };
+    const onEnd = (): void => {
+      const state = parser.end();
+      if (state === "incomplete_head")
+        finish(
+          parser.started
+            ? { kind: "protocol", reason: "invalid HTTP response: the connection closed inside the header" }
+            : { kind: "connection_reset", reason: "connection closed before a response arrived" },
+        );
+      else if (state === "incomplete_body")
+        finish({ kind: "connection_reset", reason: "connection closed before the body was complete" });
+      else finish(judgeParse(state, parser, bodyLimit));
+    };
+    const onError = (error: unknown): void =>
+      finish(describeNetworkError(error, parser.head ? "reading the body" : "waiting for the response"));
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+    socket.on("error", onError);
+    if (run.signal.aborted) {
+      onAbort();
+      return;
+    }
+    run.signal.addEventListener("abort", onAbort, { once: true });
+    run.activity = "sending the request";
+    socket.write(bytes, () => {
+      if (!settled && stopTransfer === null)
+        stopProcessing = run.startPhase("processing", "waiting for the response");
     });
-    request.on("close", () => {
-      if (!settled)
-        finish({ kind: "connection_reset", reason: "connection closed before a response arrived" });
-    });
-    if (run.signal.aborted) onAbort();
-    else run.signal.addEventListener("abort", onAbort, { once: true });
-    request.end(hop.body);
   });
 }
 
-function flattenHeaders(message: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headersDistinct)) {
-    if (value) headers[name] = value.join(name === "set-cookie" ? "\n" : ", ");
+function judgeParse(state: ParseState, parser: HttpResponseParser, bodyLimit: number): ProbeFailure | null {
+  if (state === "complete") return null;
+  if (state === "too_large") {
+    const declared = parser.declaredLength;
+    return {
+      kind: "body_too_large",
+      reason:
+        declared !== null && declared > bodyLimit
+          ? `body exceeded ${bodyLimit} bytes (content-length ${declared})`
+          : `body exceeded ${bodyLimit} bytes`,
+    };
   }
-  return headers;
+  return { kind: "protocol", reason: `invalid HTTP response: ${parser.error}` };
 }
 
 function bug(message: string): never {
