@@ -6,6 +6,7 @@ import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import { type Expr, parseExpr } from "../promql/index.js";
 import { getLabelValue, type QueryValue } from "./promql-values.js";
+import { presenceQuery, sliDataReads } from "./sli-data-reads.js";
 import { sliQueries, withWindow } from "./sli-query.js";
 import { SloEvaluator, type SloStatus } from "./slo-evaluator.js";
 import { type SloSpec, sliCheck, sloTarget } from "./slo-kind.js";
@@ -21,6 +22,8 @@ const REPLAY_CHUNK_MS = 7 * 24 * HOUR;
  * groups × 6 h at 1 minute is 3.6 million points, not 100 million).
  */
 const GROUPED_REPLAY_CHUNK_MS = 6 * HOUR;
+/** The replay first asks, an hour at a time, where the SLI's samples are: 720 points over 30 days. */
+const PRESENCE_BLOCK_MS = HOUR;
 
 /** A burn-rate tier that started or stopped firing, for the alerting pipeline. */
 export interface SloAlert {
@@ -383,12 +386,58 @@ export class SloRuntime {
     if (!isQuerySli(slo.spec)) return;
     const end = Math.floor(now / MINUTE) * MINUTE;
     const chunk = slo.spec.groupBy.length > 0 ? GROUPED_REPLAY_CHUNK_MS : REPLAY_CHUNK_MS;
-    for (let start = from + MINUTE; start <= end; start += chunk) {
-      const stop = Math.min(end, start + chunk - MINUTE);
-      for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
-        this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+    for (const steps of await this.stepsWithData(slo, from + MINUTE, end)) {
+      for (let start = steps.first; start <= steps.last; start += chunk) {
+        const stop = Math.min(steps.last, start + chunk - MINUTE);
+        for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
+          this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+        }
       }
     }
+  }
+
+  /**
+   * The runs of minute steps in [first, last] at which the SLI may count events: only where the total query
+   * reads samples (looked for an hour at a time), since a step without a total records nothing. Replaying
+   * a 30-day window that holds a few hours of data then queries those hours, not 43,200 empty minutes. All
+   * of [first, last] when the query may answer without data.
+   */
+  private async stepsWithData(
+    slo: LoadedSlo,
+    first: number,
+    last: number,
+  ): Promise<Array<{ first: number; last: number }>> {
+    const everything = [{ first, last }];
+    const queries = sliQueries(slo.spec);
+    if (!queries || last < first) return everything;
+    const reads = sliDataReads(this.parsedQuery(withWindow(queries.total, "1m")));
+    if (reads === null) return everything;
+    const found: Array<{ first: number; last: number }> = [];
+    for (const read of reads) {
+      const query = presenceQuery(read, PRESENCE_BLOCK_MS);
+      if (query === null) return everything;
+      // Blocks ending at `start`, an hour later, … up to the last sample a step reads.
+      const start = first - read.offsetMs - read.rangeMs + PRESENCE_BLOCK_MS;
+      const blocks = Math.max(0, Math.ceil((last - read.offsetMs - start) / PRESENCE_BLOCK_MS));
+      const result = await this.options.backend().rangeQuery({
+        query,
+        start,
+        end: start + blocks * PRESENCE_BLOCK_MS,
+        step: PRESENCE_BLOCK_MS,
+      });
+      const series = result.value.type === "matrix" ? result.value.series : [];
+      for (const point of series.flatMap((s) => s.points)) {
+        if (!(point.f > 0)) continue;
+        // Samples in [t - block, t] are read by the steps from t - block + offset to t + offset + range.
+        const from = Math.max(
+          first,
+          Math.ceil((point.t - PRESENCE_BLOCK_MS + read.offsetMs) / MINUTE) * MINUTE,
+        );
+        const to = Math.min(last, Math.floor((point.t + read.offsetMs + read.rangeMs) / MINUTE) * MINUTE);
+        if (from <= to) found.push({ first: from, last: to });
+      }
+    }
+    return mergeSteps(found);
   }
 
   /**
@@ -484,6 +533,18 @@ function perGroup(
     out.set(key, entry);
   }
   return out;
+}
+
+/** Sorted runs of minute steps, overlapping or adjacent ones joined. */
+function mergeSteps(runs: Array<{ first: number; last: number }>): Array<{ first: number; last: number }> {
+  const merged: Array<{ first: number; last: number }> = [];
+  for (const run of [...runs].sort((a, b) => a.first - b.first)) {
+    const previous = merged.at(-1);
+    if (previous !== undefined && run.first <= previous.last + MINUTE) {
+      previous.last = Math.max(previous.last, run.last);
+    } else merged.push({ ...run });
+  }
+  return merged;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
