@@ -60,10 +60,16 @@ export function sliDataReads(expr: Expr): DataRead[] | null {
  */
 export function presenceQuery(read: DataRead, blockMs: number): string | null {
   if (!Number.isInteger(blockMs / 1000) || blockMs <= 0) return null;
-  const matchers: string[] = [];
-  for (const m of read.matchers) {
+  const matchers = formatMatchers(read.matchers);
+  return matchers === null ? null : `sum(count_over_time({${matchers}}[${blockMs / 1000}s]))`;
+}
+
+/** Matchers as PromQL writes them between braces; null for label names it would have to quote. */
+export function formatMatchers(matchers: readonly LabelMatcher[]): string | null {
+  const out: string[] = [];
+  for (const m of matchers) {
     if (!PLAIN_LABEL_NAME.test(m.name)) return null;
-    matchers.push(`${m.name}${m.op}${quoteGo(m.value)}`);
+    out.push(`${m.name}${m.op}${quoteGo(m.value)}`);
   }
-  return `sum(count_over_time({${matchers.join(", ")}}[${blockMs / 1000}s]))`;
+  return out.join(", ");
 }
