@@ -4,7 +4,7 @@ import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
-import { type Expr, parseExpr } from "../promql/index.js";
+import { type Expr, type FloatPoint, type Labels, parseExpr } from "../promql/index.js";
 import { getLabelValue, type QueryValue } from "./promql-values.js";
 import { type SliBatch, sliBatches } from "./sli-batch.js";
 import { presenceQuery, sliDataReads } from "./sli-data-reads.js";
@@ -27,8 +27,8 @@ const GROUPED_REPLAY_CHUNK_MS = 6 * HOUR;
 const PRESENCE_BLOCK_MS = HOUR;
 /** Fewer SLI queries of one shape than this run one by one: a batch costs a label-values look-up first. */
 const MIN_BATCH = 8;
-/** How long a batch plan holds before the label values behind it are looked at again. */
-const BATCH_PLAN_MS = HOUR;
+/** How long a batch's label-value check holds before it is made again. */
+const BATCH_CHECK_MS = HOUR;
 
 /** A burn-rate tier that started or stopped firing, for the alerting pipeline. */
 export interface SloAlert {
@@ -89,8 +89,10 @@ export class SloRuntime {
   private readonly slos = new Map<string, LoadedSlo>();
   private readonly byCheck = new Map<string, Set<string>>();
   private readonly parsed = new Map<string, Expr>();
-  /** SLI queries answered together each minute; planned again after a reload and every hour. */
-  private batches: { plannedAt: number; batches: SliBatch[] } | null = null;
+  /** SLI queries of the same shape, found at each reload; the ones worth a batch are `batches`. */
+  private shapes: SliBatch[] = [];
+  /** The shapes answered together each minute, checked at each reload and every hour. */
+  private batches: { checkedAt: number; batches: SliBatch[] } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => void> = [];
   private work: Promise<void> = Promise.resolve();
@@ -168,7 +170,8 @@ export class SloRuntime {
       }
     }
     for (const name of [...this.slos.keys()]) if (!seen.has(name)) this.slos.delete(name);
-    this.batches = null;
+    this.shapes = this.sliShapes();
+    this.batches = { checkedAt: now, batches: await this.coveredShapes(now) };
     this.forgetUnusedQueries();
     this.byCheck.clear();
     for (const slo of this.slos.values()) {
@@ -303,8 +306,7 @@ export class SloRuntime {
     }
   }
 
-  private group(slo: LoadedSlo, labels: Record<string, string>): Group {
-    const key = JSON.stringify(labels);
+  private group(slo: LoadedSlo, labels: Record<string, string>, key = JSON.stringify(labels)): Group {
     let group = slo.groups.get(key);
     if (!group) {
       group = { labels, evaluator: new SloEvaluator(sloTarget(slo.spec)), firing: new Set(), last: null };
@@ -317,10 +319,36 @@ export class SloRuntime {
   private async recordQueryMinute(
     slo: LoadedSlo,
     minuteEnd: number,
-    answers: ReadonlyMap<string, QueryValue>,
+    answers: ReadonlyMap<string, readonly FloatPoint[]>,
   ): Promise<void> {
+    const first = slo.queries === null ? undefined : answers.get(slo.queries.first);
+    const total = slo.queries === null ? undefined : answers.get(slo.queries.total);
+    if (slo.queries !== null && first !== undefined && total !== undefined) {
+      this.recordAnswered(slo, slo.queries.firstIsBad, first, total);
+      return;
+    }
     const counts = await this.queryCounts(slo, minuteEnd, minuteEnd, MINUTE, answers);
-    for (const c of counts) this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+    for (const c of counts) this.group(slo, c.labels, c.key).evaluator.record(c.t - 1, c.good, c.total);
+  }
+
+  /**
+   * An ungrouped SLO's minute from its batch answers: as `queryCounts` makes of the same points, without the
+   * maps it builds for groups (10,000 SLOs a minute).
+   */
+  private recordAnswered(
+    slo: LoadedSlo,
+    firstIsBad: boolean,
+    first: readonly FloatPoint[],
+    total: readonly FloatPoint[],
+  ): void {
+    for (const point of total) {
+      const all = (Number.isFinite(point.f) ? point.f : 0) * 60;
+      if (!(all > 0)) continue;
+      const match = first.find((p) => p.t === point.t);
+      const other = (match !== undefined && Number.isFinite(match.f) ? match.f : 0) * 60;
+      const good = firstIsBad ? all - other : other;
+      this.group(slo, {}, NO_GROUP_KEY).evaluator.record(point.t - 1, Math.max(0, Math.min(all, good)), all);
+    }
   }
 
   private recordCompositeMinute(slo: LoadedSlo, minuteEnd: number): void {
@@ -350,27 +378,29 @@ export class SloRuntime {
     from: number,
     to: number,
     stepMs: number,
-    answers?: ReadonlyMap<string, QueryValue>,
-  ): Promise<Array<{ labels: Record<string, string>; t: number; good: number; total: number }>> {
+    answers?: ReadonlyMap<string, readonly FloatPoint[]>,
+  ): Promise<MinuteCounts[]> {
     const queries = slo.queries;
     if (!queries) return [];
     const backend = this.options.backend();
     const run = async (text: string) => {
-      const answer =
-        answers?.get(text) ??
-        (
-          await backend.rangeQuery({
-            query: text,
-            parsed: this.parsedQuery(text),
-            start: from,
-            end: to,
-            step: stepMs,
-          })
-        ).value;
-      return perGroup(answer, slo.spec.groupBy);
+      const answered = answers?.get(text);
+      const value: QueryValue =
+        answered !== undefined
+          ? { type: "matrix", series: answered.length > 0 ? [{ labels: [], points: [...answered] }] : [] }
+          : (
+              await backend.rangeQuery({
+                query: text,
+                parsed: this.parsedQuery(text),
+                start: from,
+                end: to,
+                step: stepMs,
+              })
+            ).value;
+      return perGroup(value, slo.spec.groupBy);
     };
     const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
-    const out: Array<{ labels: Record<string, string>; t: number; good: number; total: number }> = [];
+    const out: MinuteCounts[] = [];
     for (const [key, totals] of total) {
       const firsts = first.get(key);
       for (const [t, perSecond] of totals.points) {
@@ -378,7 +408,13 @@ export class SloRuntime {
         if (!(all > 0)) continue;
         const other = (firsts?.points.get(t) ?? 0) * 60;
         const good = queries.firstIsBad ? all - other : other;
-        out.push({ labels: totals.labels, t, good: Math.max(0, Math.min(all, good)), total: all });
+        out.push({
+          key: totals.key,
+          labels: totals.labels,
+          t,
+          good: Math.max(0, Math.min(all, good)),
+          total: all,
+        });
       }
     }
     return out;
@@ -416,7 +452,7 @@ export class SloRuntime {
       for (let start = steps.first; start <= steps.last; start += chunk) {
         const stop = Math.min(steps.last, start + chunk - MINUTE);
         for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
-          this.group(slo, c.labels).evaluator.record(c.t - 1, c.good, c.total);
+          this.group(slo, c.labels, c.key).evaluator.record(c.t - 1, c.good, c.total);
         }
       }
     }
@@ -470,10 +506,10 @@ export class SloRuntime {
    * shape: 10,000 SLOs written alike cost 2 queries, not 20,000 (see `SliBatch`). Queries of a batch that
    * failed are missing, and run one by one.
    */
-  private async batchAnswers(minuteEnd: number): Promise<Map<string, QueryValue>> {
-    const answers = new Map<string, QueryValue>();
-    if (this.batches === null || minuteEnd - this.batches.plannedAt >= BATCH_PLAN_MS) {
-      this.batches = { plannedAt: minuteEnd, batches: await this.planBatches(minuteEnd) };
+  private async batchAnswers(minuteEnd: number): Promise<Map<string, readonly FloatPoint[]>> {
+    const answers = new Map<string, readonly FloatPoint[]>();
+    if (this.batches === null || minuteEnd - this.batches.checkedAt >= BATCH_CHECK_MS) {
+      this.batches = { checkedAt: minuteEnd, batches: await this.coveredShapes(minuteEnd) };
     }
     const backend = this.options.backend();
     for (const batch of this.batches.batches) {
@@ -497,19 +533,15 @@ export class SloRuntime {
       if (value.type !== "matrix") continue;
       const byValue = new Map(value.series.map((s) => [getLabelValue(s.labels, batch.label), s.points]));
       for (const [labelValue, texts] of batch.members) {
-        const points = byValue.get(labelValue);
-        const answer: QueryValue = { type: "matrix", series: points ? [{ labels: [], points }] : [] };
-        for (const text of texts) answers.set(text, answer);
+        const points = byValue.get(labelValue) ?? NO_POINTS;
+        for (const text of texts) answers.set(text, points);
       }
     }
     return answers;
   }
 
-  /**
-   * Batches of the ungrouped SLOs' queries, where the SLOs use at least half the values of the batch's label:
-   * a batch reads every series of its shape, which pays for 10,000 SLOs over 10,000 values, not for 10 of them.
-   */
-  private async planBatches(now: number): Promise<SliBatch[]> {
+  /** The ungrouped SLOs' queries by shape (see `SliBatch`). */
+  private sliShapes(): SliBatch[] {
     const queries = new Map<string, Expr>();
     for (const slo of this.slos.values()) {
       if (slo.queries === null || slo.spec.groupBy.length > 0) continue;
@@ -521,21 +553,29 @@ export class SloRuntime {
         }
       }
     }
-    const planned: SliBatch[] = [];
-    for (const batch of sliBatches(queries, MIN_BATCH)) {
+    return sliBatches(queries, MIN_BATCH);
+  }
+
+  /**
+   * The shapes whose SLOs use at least half the values of the shape's label: a batch reads every series of
+   * its shape, which pays for 10,000 SLOs over 10,000 values, not for 10 of them.
+   */
+  private async coveredShapes(now: number): Promise<SliBatch[]> {
+    const covered: SliBatch[] = [];
+    for (const shape of this.shapes) {
       try {
         const values = await this.options
           .backend()
-          .labelValues(batch.label, { matcherSets: [batch.matchers], minT: now - HOUR, maxT: now });
-        if (batch.members.size * 2 >= values.length) planned.push(batch);
+          .labelValues(shape.label, { matcherSets: [shape.matchers], minT: now - HOUR, maxT: now });
+        if (shape.members.size * 2 >= values.length) covered.push(shape);
       } catch (error) {
         this.options.log.warn(
-          { err: error, query: batch.query },
+          { err: error, query: shape.query },
           "SLI queries not batched: label values unknown",
         );
       }
     }
-    return planned;
+    return covered;
   }
 
   /**
@@ -625,25 +665,52 @@ function rollupCounts(
   return { good: Math.max(0, row.runs - row.failures - degradedBad), total: row.runs };
 }
 
+/** Events of one group in the minute ending at `t`. */
+interface MinuteCounts {
+  key: string;
+  labels: Record<string, string>;
+  t: number;
+  good: number;
+  total: number;
+}
+
+interface GroupPoints {
+  /** JSON of `labels`, as `SloRuntime.group` keys groups. */
+  key: string;
+  labels: Record<string, string>;
+  points: Map<number, number>;
+}
+
+/** JSON of an ungrouped SLO's labels ({}): the key of its one group. */
+const NO_GROUP_KEY = "{}";
+const NO_POINTS: readonly FloatPoint[] = [];
+
 /** Query results keyed by their groupBy label values, each with its points by time. */
-function perGroup(
-  value: QueryValue,
-  groupBy: readonly string[],
-): Map<string, { labels: Record<string, string>; points: Map<number, number> }> {
-  const out = new Map<string, { labels: Record<string, string>; points: Map<number, number> }>();
-  const series =
-    value.type === "matrix"
-      ? value.series.map((s) => ({ labels: s.labels, points: s.points.map((p) => [p.t, p.f] as const) }))
-      : value.type === "vector"
-        ? value.samples.map((s) => ({ labels: s.labels, points: [[s.t, s.f] as const] }))
-        : [];
-  for (const s of series) {
-    const labels = Object.fromEntries(groupBy.map((name) => [name, getLabelValue(s.labels, name)]));
-    const key = JSON.stringify(labels);
-    const entry = out.get(key) ?? { labels, points: new Map<number, number>() };
-    for (const [t, f] of s.points)
-      if (Number.isFinite(f)) entry.points.set(t, (entry.points.get(t) ?? 0) + f);
-    out.set(key, entry);
+function perGroup(value: QueryValue, groupBy: readonly string[]): Map<string, GroupPoints> {
+  const out = new Map<string, GroupPoints>();
+  const entryOf = (seriesLabels: Labels): GroupPoints => {
+    const labels: Record<string, string> =
+      groupBy.length === 0
+        ? {}
+        : Object.fromEntries(groupBy.map((name) => [name, getLabelValue(seriesLabels, name)]));
+    const key = groupBy.length === 0 ? NO_GROUP_KEY : JSON.stringify(labels);
+    let entry = out.get(key);
+    if (entry === undefined) {
+      entry = { key, labels, points: new Map<number, number>() };
+      out.set(key, entry);
+    }
+    return entry;
+  };
+  const add = (entry: GroupPoints, t: number, f: number): void => {
+    if (Number.isFinite(f)) entry.points.set(t, (entry.points.get(t) ?? 0) + f);
+  };
+  if (value.type === "matrix") {
+    for (const s of value.series) {
+      const entry = entryOf(s.labels);
+      for (const p of s.points) add(entry, p.t, p.f);
+    }
+  } else if (value.type === "vector") {
+    for (const s of value.samples) add(entryOf(s.labels), s.t, s.f);
   }
   return out;
 }
