@@ -303,6 +303,7 @@ async function runNines(n, grouped) {
       wallMs: round(c.wallMs, 1),
       cpuMs: round(c.cpuMs, 1),
       threadCpuMs: c.threadCpuMs,
+      monotonicUs: [c.startedUs, c.endedUs],
       procCpuSeconds: round(c.procCpuSeconds, 2),
       rssMiB: round(c.rssMiB, 1),
       heapUsedMiB: round(c.heapUsedMiB, 1),
