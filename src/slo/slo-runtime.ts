@@ -321,10 +321,12 @@ export class SloRuntime {
     minuteEnd: number,
     answers: ReadonlyMap<string, readonly FloatPoint[]>,
   ): Promise<void> {
-    const first = slo.queries === null ? undefined : answers.get(slo.queries.first);
-    const total = slo.queries === null ? undefined : answers.get(slo.queries.total);
-    if (slo.queries !== null && first !== undefined && total !== undefined) {
-      this.recordAnswered(slo, slo.queries.firstIsBad, first, total);
+    // Batches answer ungrouped SLOs' queries only: their one series is the SLO's one group.
+    const queries = slo.spec.groupBy.length === 0 ? slo.queries : null;
+    const first = queries === null ? undefined : answers.get(queries.first);
+    const total = queries === null ? undefined : answers.get(queries.total);
+    if (queries !== null && first !== undefined && total !== undefined) {
+      this.recordAnswered(slo, queries.firstIsBad, first, total);
       return;
     }
     const counts = await this.queryCounts(slo, minuteEnd, minuteEnd, MINUTE, answers);
