@@ -9,6 +9,7 @@
 //   GET  /status        how many SLOs have data, and their health
 //   GET  /memory        process.memoryUsage() and V8's heap before and after a full GC (what is live vs garbage)
 // Env: NINES_DATA_DIR, NINES_CONFIG, NINES_PORT, CONTROL_PORT, START_MS, NINES_ADMIN_TOKEN.
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,13 +35,45 @@ await app.listen();
 /** SloRuntime serialises reloads behind a private promise; the bench waits for it (a bench may peek). */
 const settled = () => app.slos.work;
 
+/** CPU ms of each thread by name, from /proc (10 ms ticks): process.cpuUsage() sums them all. */
+function threadCpuMs() {
+  const out = {};
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const name =
+        tid === String(process.pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+      out[name] = (out[name] ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // The thread ended.
+    }
+  }
+  return out;
+}
+
+function threadCpuSince(before) {
+  const out = {};
+  for (const [name, ms] of Object.entries(threadCpuMs())) {
+    const used = ms - (before[name] ?? 0);
+    if (used > 0) out[name] = used;
+  }
+  return out;
+}
+
 async function timed(job) {
   const cpu = process.cpuUsage();
+  const threads = threadCpuMs();
   const started = performance.now();
   const value = await job();
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 };
+  return {
+    value,
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    threadCpuMs: threadCpuSince(threads),
+  };
 }
 
 function status() {
@@ -103,11 +136,17 @@ const control = createServer(async (req, res) => {
     } else if (req.method === "POST" && url.pathname === "/tick") {
       const now = Number(url.searchParams.get("now"));
       clock.set(now);
+      // Monotonic microseconds, the clock of --cpu-prof's samples: to find the tick in a profile.
+      const startedUs = Number(process.hrtime.bigint() / 1000n);
       const r = await timed(() => app.slos.tick(now));
+      const endedUs = Number(process.hrtime.bigint() / 1000n);
       const mem = process.memoryUsage();
       body = {
         wallMs: r.wallMs,
         cpuMs: r.cpuMs,
+        threadCpuMs: r.threadCpuMs,
+        startedUs,
+        endedUs,
         rssMiB: mem.rss / 2 ** 20,
         heapUsedMiB: mem.heapUsed / 2 ** 20,
       };

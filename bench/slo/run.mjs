@@ -270,7 +270,7 @@ async function runNines(n, grouped) {
     const procCpu = cpuSeconds(child.pid) - cpuBefore;
     cycles.push({ ...tick, procCpuSeconds: procCpu, pushMs });
     console.log(
-      `  nines${grouped ? " grouped" : ""} ${n}: cycle ${k}: ${round(tick.wallMs, 1)} ms wall, ${round(tick.cpuMs, 1)} ms CPU, RSS ${round(tick.rssMiB, 1)} MiB (the minute's samples pushed in ${round(pushMs / 1000, 1)} s)`,
+      `  nines${grouped ? " grouped" : ""} ${n}: cycle ${k}: ${round(tick.wallMs, 1)} ms wall, ${round(tick.cpuMs, 1)} ms CPU (by thread: ${JSON.stringify(tick.threadCpuMs)}), RSS ${round(tick.rssMiB, 1)} MiB (the minute's samples pushed in ${round(pushMs / 1000, 1)} s)`,
     );
   }
   const status = await (await fetch(`${ctl}/status`)).json();
@@ -288,7 +288,7 @@ async function runNines(n, grouped) {
     slos: n,
     layout: grouped
       ? "one SLO document with groupBy: [slo] (2 queries per cycle)"
-      : "one SLO document per SLO (2 queries per SLO per cycle)",
+      : "one SLO document per SLO (their 2N SLI queries answered by 2 batched queries per cycle)",
     series: 2 * n,
     historyMinutes: HISTORY_MIN,
     historySamples,
@@ -302,6 +302,8 @@ async function runNines(n, grouped) {
     cycles: cycles.map((c) => ({
       wallMs: round(c.wallMs, 1),
       cpuMs: round(c.cpuMs, 1),
+      threadCpuMs: c.threadCpuMs,
+      monotonicUs: [c.startedUs, c.endedUs],
       procCpuSeconds: round(c.procCpuSeconds, 2),
       rssMiB: round(c.rssMiB, 1),
       heapUsedMiB: round(c.heapUsedMiB, 1),

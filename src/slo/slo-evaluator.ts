@@ -1,4 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
+import type { BadAndTotal } from "./bucket-ring.js";
 import { type BurnRateTier, burnRate } from "./burn-rate.js";
 import { type CountsLevel, TieredCounts } from "./tiered-counts.js";
 import { nominalWindowMs, type SloWindow, windowAt } from "./slo-window.js";
@@ -18,6 +19,12 @@ const CALENDAR_RESOLUTION_MS = 15 * MINUTE;
 /** Longest calendar periods: 31 days, and a quarter of 92; an hour more for a daylight-saving change. */
 const LONGEST_MONTH_MS = 31 * DAY + HOUR;
 const LONGEST_QUARTER_MS = 92 * DAY + HOUR;
+
+/** Scratch for evaluate(), which runs to completion: sums and burn rates per distinct window, burning per tier. */
+const SUMS: BadAndTotal = { bad: 0, total: 0 };
+const WINDOW_TOTALS: number[] = [];
+const WINDOW_BURNS: Array<number | null> = [];
+const BURNING: boolean[] = [];
 
 export type Budgeting =
   | { readonly method: "occurrences" }
@@ -97,7 +104,30 @@ export class SloEvaluator {
   /** Start of the next slice to close, under time-slice budgeting. */
   private nextSlice: number | null = null;
 
+  /** The distinct window lengths evaluate() sums, and where each tier, "now" and the trend find theirs. */
+  private readonly windows: {
+    readonly lengths: readonly number[];
+    readonly tiers: ReadonlyArray<{ readonly long: number; readonly short: number }>;
+    readonly now: number;
+    readonly trend: number;
+  };
+
   constructor(readonly target: SloTarget) {
+    const lengths: number[] = [];
+    const indexOf = (ms: number): number => {
+      const known = lengths.indexOf(ms);
+      if (known >= 0) return known;
+      lengths.push(ms);
+      return lengths.length - 1;
+    };
+    const tiers = target.tiers.map((t) => ({
+      long: indexOf(t.longWindowMs),
+      short: indexOf(t.shortWindowMs),
+    }));
+    // "Now" is the shortest tier window (5 minutes at most); the trend is the first tier's long window.
+    const now = indexOf(Math.min(...target.tiers.map((t) => t.shortWindowMs), 5 * MINUTE));
+    const trend = indexOf(target.tiers[0]?.longWindowMs ?? 60 * MINUTE);
+    this.windows = { lengths, tiers, now, trend };
     const levels = countLevels(target);
     if (target.budgeting.method === "timeslices") {
       const sliceSpan = Math.max(MINUTE, target.budgeting.sliceMs) + MINUTE;
@@ -150,48 +180,46 @@ export class SloEvaluator {
     const budgetMs = nominalLengthMs(this.target.window, window) * (1 - objectivePercent / 100);
 
     // Tiers share windows (and "now" and the trend reuse theirs): each window is summed once.
-    const byWindow = new Map<number, { burn: number | null; total: number }>();
-    const burnOver = (ms: number): { burn: number | null; total: number } => {
-      let known = byWindow.get(ms);
-      if (known === undefined) {
-        const sum = this.budget.window(ms, now, MINUTE);
-        known = {
-          burn: sum.total > 0 ? burnRate(Math.max(0, 1 - sum.good / sum.total), objectivePercent) : null,
-          total: sum.total,
-        };
-        byWindow.set(ms, known);
-      }
-      return known;
-    };
-    const burning = this.target.tiers.map((tier) => {
-      const long = burnOver(tier.longWindowMs);
-      const short = burnOver(tier.shortWindowMs);
-      const enough = long.total >= Math.max(1, this.target.minEvents);
+    const { lengths } = this.windows;
+    for (let i = 0; i < lengths.length; i++) {
+      SUMS.bad = 0;
+      SUMS.total = 0;
+      this.budget.addWindow(lengths[i] as number, now, MINUTE, SUMS);
+      const windowGood = SUMS.total - SUMS.bad;
+      WINDOW_TOTALS[i] = SUMS.total;
+      WINDOW_BURNS[i] =
+        SUMS.total > 0 ? burnRate(Math.max(0, 1 - windowGood / SUMS.total), objectivePercent) : null;
+    }
+    const { tiers: tierWindows } = this.windows;
+    let pageBurning = false;
+    for (let i = 0; i < this.target.tiers.length; i++) {
+      const tier = this.target.tiers[i] as BurnRateTier;
+      const { long, short } = tierWindows[i] as { long: number; short: number };
+      const enough = (WINDOW_TOTALS[long] as number) >= Math.max(1, this.target.minEvents);
+      const isBurning =
+        enough && (WINDOW_BURNS[long] ?? 0) >= tier.factor && (WINDOW_BURNS[short] ?? 0) >= tier.factor;
+      BURNING[i] = isBurning;
+      if (isBurning && tier.severity === "page") pageBurning = true;
+    }
+    const tiers: TierState[] = this.target.tiers.map((tier, i) => {
+      const { long, short } = tierWindows[i] as { long: number; short: number };
+      const isBurning = BURNING[i] === true;
       return {
-        tier,
-        long,
-        short,
-        burning: enough && (long.burn ?? 0) >= tier.factor && (short.burn ?? 0) >= tier.factor,
+        name: tier.name,
+        severity: tier.severity,
+        factor: tier.factor,
+        longWindowMs: tier.longWindowMs,
+        shortWindowMs: tier.shortWindowMs,
+        longBurnRate: WINDOW_BURNS[long] ?? null,
+        shortBurnRate: WINDOW_BURNS[short] ?? null,
+        eventsInLongWindow: WINDOW_TOTALS[long] as number,
+        burning: isBurning,
+        firing: isBurning && !(tier.severity === "ticket" && pageBurning),
       };
     });
-    const pageBurning = burning.some((b) => b.burning && b.tier.severity === "page");
-    const tiers: TierState[] = burning.map(({ tier, long, short, burning: isBurning }) => ({
-      name: tier.name,
-      severity: tier.severity,
-      factor: tier.factor,
-      longWindowMs: tier.longWindowMs,
-      shortWindowMs: tier.shortWindowMs,
-      longBurnRate: long.burn,
-      shortBurnRate: short.burn,
-      eventsInLongWindow: long.total,
-      burning: isBurning,
-      firing: isBurning && !(tier.severity === "ticket" && pageBurning),
-    }));
 
-    const shortest = Math.min(...this.target.tiers.map((t) => t.shortWindowMs), 5 * MINUTE);
-    const burnNow = burnOver(shortest).burn;
-    const firstLong = this.target.tiers[0]?.longWindowMs ?? 60 * MINUTE;
-    const trend = burnOver(firstLong).burn;
+    const burnNow = WINDOW_BURNS[this.windows.now] ?? null;
+    const trend = WINDOW_BURNS[this.windows.trend] ?? null;
     const remaining = consumed === null ? null : 1 - consumed;
     const windowMs = nominalWindowMs(this.target.window);
     const exhaustionAt =

@@ -56,9 +56,16 @@ export class TieredCounts {
 
   /** Events in the minute buckets that make up the last `windowMs` up to and including the minute of `end`. */
   window(windowMs: number, end: number, minuteMs: number): { good: number; total: number } {
+    const sums = { bad: 0, total: 0 };
+    this.addWindow(windowMs, end, minuteMs, sums);
+    return { good: sums.total - sums.bad, total: sums.total };
+  }
+
+  /** As `window`, added to `sums`: evaluating 10,000 SLOs a minute then allocates nothing per window. */
+  addWindow(windowMs: number, end: number, minuteMs: number, sums: BadAndTotal): void {
     const last = Math.floor(end / minuteMs);
     const buckets = Math.round(windowMs / minuteMs);
-    return this.between((last - buckets + 1) * minuteMs, (last + 1) * minuteMs);
+    this.addTime((last - buckets + 1) * minuteMs, (last + 1) * minuteMs, sums);
   }
 
   private addTime(from: number, to: number, sums: BadAndTotal): void {
