@@ -55,30 +55,38 @@ export class LabelIndex {
   /** Ascending ids of the series that match every matcher. */
   select(matchers: readonly LabelMatcher[]): number[] {
     if (matchers.length === 0) return this.all.slice();
-    let result: number[] | undefined;
-    // Matchers that select by value first: they shrink the set, and the subtracting ones need a base.
-    const ordered = [...matchers].sort((a, b) => Number(matchesEmpty(a)) - Number(matchesEmpty(b)));
-    for (const m of ordered) {
+    const selecting: number[][] = [];
+    const subtracting: LabelMatcher[] = [];
+    for (const m of matchers) {
       const test = valueTest(m);
-      const byValue = this.postings.get(m.name);
       if (test("")) {
-        const lists: number[][] = [];
-        for (const [value, list] of byValue ?? []) if (!test(value)) lists.push(list);
-        result = subtract(result ?? this.all, union(lists));
-      } else {
-        const lists: number[][] = [];
-        if (m.op === "=") {
-          const list = byValue?.get(m.value);
-          if (list !== undefined) lists.push(list);
-        } else {
-          for (const [value, list] of byValue ?? []) if (test(value)) lists.push(list);
-        }
-        const matched = union(lists);
-        result = result === undefined ? matched : intersect(result, matched);
+        subtracting.push(m);
+        continue;
       }
+      const byValue = this.postings.get(m.name);
+      const lists: number[][] = [];
+      if (m.op === "=") {
+        const list = byValue?.get(m.value);
+        if (list !== undefined) lists.push(list);
+      } else {
+        for (const [value, list] of byValue ?? []) if (test(value)) lists.push(list);
+      }
+      selecting.push(union(lists));
+    }
+    selecting.sort((a, b) => a.length - b.length);
+    let result: number[] | undefined;
+    for (const list of selecting) {
+      result = result === undefined ? list : intersect(result, list);
       if (result.length === 0) return [];
     }
-    return result ?? [];
+    for (const m of subtracting) {
+      const test = valueTest(m);
+      const lists: number[][] = [];
+      for (const [value, list] of this.postings.get(m.name) ?? []) if (!test(value)) lists.push(list);
+      result = subtract(result ?? this.all, union(lists));
+      if (result.length === 0) return [];
+    }
+    return result === undefined ? [] : result === selecting[0] ? result.slice() : result;
   }
 
   labelNames(): string[] {
@@ -92,10 +100,6 @@ export class LabelIndex {
   get size(): number {
     return this.all.length;
   }
-}
-
-function matchesEmpty(m: LabelMatcher): boolean {
-  return valueTest(m)("");
 }
 
 function valueTest(m: LabelMatcher): (value: string) => boolean {
@@ -116,6 +120,19 @@ function union(lists: readonly number[][]): number[] {
 
 function intersect(a: readonly number[], b: readonly number[]): number[] {
   const out: number[] = [];
+  if (a.length * 16 < b.length) {
+    let lo = 0;
+    for (const x of a) {
+      let hi = b.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((b[mid] as number) < x) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < b.length && b[lo] === x) out.push(x);
+    }
+    return out;
+  }
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
