@@ -367,8 +367,18 @@ export class AlertingRuntime implements AlertSink {
   }
 
   private async receiveQueued(): Promise<void> {
-    const { db, clock } = this.options;
     const batch = this.intakeQueue.splice(0);
+    try {
+      await this.receiveBatch(batch);
+    } catch (error) {
+      // Whatever failed, no sender waits forever (a request already answered keeps its answer).
+      for (const intake of batch) intake.reject(error);
+      throw error;
+    }
+  }
+
+  private async receiveBatch(batch: AlertingRuntime["intakeQueue"]): Promise<void> {
+    const { db, clock } = this.options;
     const now = clock.now();
     const checked = batch.map((intake) => {
       const rejected: AlertIntakeResult["rejected"] = [];
