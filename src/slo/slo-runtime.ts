@@ -399,25 +399,47 @@ export class SloRuntime {
                 step: stepMs,
               })
             ).value;
-      return perGroup(value, slo.spec.groupBy);
+      return value;
     };
-    const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
+    const [firstValue, totalValue] = await Promise.all([run(queries.first), run(queries.total)]);
     const out: MinuteCounts[] = [];
+    const toCounts = (t: number, totalPerSecond: number, firstPerSecond: number, group: GroupPoints) => {
+      const all = totalPerSecond * 60;
+      if (!(all > 0)) return;
+      const other = firstPerSecond * 60;
+      const good = queries.firstIsBad ? all - other : other;
+      out.push({
+        key: group.key,
+        labels: group.labels,
+        t,
+        good: Math.max(0, Math.min(all, good)),
+        total: all,
+      });
+    };
+    // An ungrouped SLI answers one series or none: its points are paired by time as they come, without the
+    // per-group maps below (a replay of 10,000 SLOs built millions of map entries only to read them once).
+    const onlySeries = (v: QueryValue) =>
+      slo.spec.groupBy.length === 0 && v.type === "matrix" && v.series.length <= 1
+        ? (v.series[0]?.points ?? [])
+        : undefined;
+    const totalPoints = onlySeries(totalValue);
+    const firstPoints = onlySeries(firstValue);
+    if (totalPoints !== undefined && firstPoints !== undefined) {
+      const group: GroupPoints = { key: NO_GROUP_KEY, labels: {}, points: new Map() };
+      let j = 0;
+      for (const { t, f } of totalPoints) {
+        if (!Number.isFinite(f)) continue;
+        while (j < firstPoints.length && (firstPoints[j]?.t ?? t) < t) j++;
+        const match = firstPoints[j];
+        toCounts(t, f, match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f : 0, group);
+      }
+      return out;
+    }
+    const first = perGroup(firstValue, slo.spec.groupBy);
+    const total = perGroup(totalValue, slo.spec.groupBy);
     for (const [key, totals] of total) {
       const firsts = first.get(key);
-      for (const [t, perSecond] of totals.points) {
-        const all = perSecond * 60;
-        if (!(all > 0)) continue;
-        const other = (firsts?.points.get(t) ?? 0) * 60;
-        const good = queries.firstIsBad ? all - other : other;
-        out.push({
-          key: totals.key,
-          labels: totals.labels,
-          t,
-          good: Math.max(0, Math.min(all, good)),
-          total: all,
-        });
-      }
+      for (const [t, perSecond] of totals.points) toCounts(t, perSecond, firsts?.points.get(t) ?? 0, totals);
     }
     return out;
   }
