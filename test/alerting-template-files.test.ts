@@ -1,6 +1,4 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -15,32 +13,8 @@ import {
 import { type TemplateFileAccess, templateFilesTranslator } from "../src/notify/index.js";
 import { systemActor } from "../src/platform/context.js";
 import { DIALECTS } from "./support/databases.js";
+import { FakeProvider } from "./support/fake-provider.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
-
-/** A local stand-in for Slack's incoming webhook: records each message and answers "ok". */
-class FakeSlack {
-  readonly messages: Array<Record<string, unknown>> = [];
-  private server: Server | undefined;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        this.messages.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-        res.writeHead(200).end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/services/T0/B0/x`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
 
 /** The header text and the first section's text of a Slack message with blocks. */
 function slackTexts(message: Record<string, unknown>): { header: string; section: string } {
@@ -87,7 +61,10 @@ const registry = (access: TemplateFileAccess) =>
   new KindRegistry([alertmanagerConfigKind, receiverKind], [templateFilesTranslator(access)]);
 
 const dirs: string[] = [];
-const fake = new FakeSlack();
+/** A local stand-in for Slack's incoming webhook: records each message and answers "ok". */
+const fake = new FakeProvider();
+const slackUrl = () => `${fake.url}/services/T0/B0/x`;
+const messages = () => fake.requests.map((r) => JSON.parse(r.body) as Record<string, unknown>);
 beforeAll(() => fake.start());
 afterAll(() => fake.stop());
 afterEach(() => {
@@ -116,7 +93,7 @@ const errors = (problems: readonly ConfigProblem[]) =>
 describe("reading templates: files when the configuration is loaded", () => {
   it("stores the text of every file the globs match, relative to the config file's directory", async () => {
     const root = configDir({
-      "alerting.yaml": amConfig(fake.url),
+      "alerting.yaml": amConfig(slackUrl()),
       "templates/a.tmpl": GOOD_TEMPLATES,
       "templates/b.tmpl": '{{ define "other" }}x{{ end }}',
       "templates/notes.txt": "not a template",
@@ -130,7 +107,7 @@ describe("reading templates: files when the configuration is loaded", () => {
 
   it("reports a template syntax error at the templates: entry, with the template file's own line", async () => {
     const root = configDir({
-      "alerting.yaml": amConfig(fake.url),
+      "alerting.yaml": amConfig(slackUrl()),
       "templates/broken.tmpl": BROKEN_TEMPLATES,
     });
     const { problems } = await validate(root);
@@ -140,7 +117,7 @@ describe("reading templates: files when the configuration is loaded", () => {
   });
 
   it("accepts a glob that matches nothing, as Alertmanager does, with a warning; a malformed glob is an error", async () => {
-    const root = configDir({ "alerting.yaml": amConfig(fake.url, ["none/*.tmpl", "bad[.tmpl"]) });
+    const root = configDir({ "alerting.yaml": amConfig(slackUrl(), ["none/*.tmpl", "bad[.tmpl"]) });
     const { problems } = await validate(root);
     expect(problems.map(formatProblem)).toEqual([
       `${join(root, "alerting.yaml")}:7:9: warning: templates[0] "none/*.tmpl": matches no file`,
@@ -152,16 +129,16 @@ describe("reading templates: files when the configuration is loaded", () => {
     const outside = mkdtempSync(join(tmpdir(), "nines-outside-"));
     try {
       writeFileSync(join(outside, "secret.tmpl"), '{{ define "x" }}server secret{{ end }}');
-      const root = configDir({ "alerting.yaml": amConfig(fake.url, [join(outside, "*.tmpl")]) });
+      const root = configDir({ "alerting.yaml": amConfig(slackUrl(), [join(outside, "*.tmpl")]) });
       const served = await validate(root, { read: "under", path: root });
       expect(errors(served.problems)).toEqual([
         expect.stringContaining(`secret.tmpl is outside the server's --config path`),
       ]);
       expect(JSON.stringify(served.documents)).not.toContain("server secret");
       // Over the API a client names the server's own file but sends other content: no file is read for it.
-      const inside = configDir({ "alerting.yaml": amConfig(fake.url), "templates/a.tmpl": GOOD_TEMPLATES });
+      const inside = configDir({ "alerting.yaml": amConfig(slackUrl()), "templates/a.tmpl": GOOD_TEMPLATES });
       const claimed = new ConfigService(registry({ read: "under", path: inside })).validate([
-        { path: join(inside, "alerting.yaml"), content: amConfig(fake.url, ["../*/*.tmpl"]) },
+        { path: join(inside, "alerting.yaml"), content: amConfig(slackUrl(), ["../*/*.tmpl"]) },
       ]);
       expect(errors(claimed.problems)).toEqual([expect.stringContaining("as it is written there")]);
       const none = await validate(root, { read: "nowhere" });
@@ -173,13 +150,13 @@ describe("reading templates: files when the configuration is loaded", () => {
 
   it("over the API, where no file exists, asks for the templates' text in spec.templateFiles and checks it", () => {
     const service = new ConfigService(registry({ read: "under", path: tmpdir() }));
-    const fromClient = service.validate([{ path: "client/alerting.yaml", content: amConfig(fake.url) }]);
+    const fromClient = service.validate([{ path: "client/alerting.yaml", content: amConfig(slackUrl()) }]);
     expect(errors(fromClient.problems)).toEqual([
       expect.stringMatching(
         /^client\/alerting\.yaml:7:9: error: .*client\/alerting\.yaml is not a file here/,
       ),
     ]);
-    const inline = `${amConfig(fake.url)}  templateFiles:
+    const inline = `${amConfig(slackUrl())}  templateFiles:
     - name: chat.tmpl
       text: |
         {{ define "mine.text" }}{{ .Alerts | nosuch }}{{ end }}
@@ -200,14 +177,14 @@ describe.each(DIALECTS)("template files in delivery (%s)", (dialect) => {
 
   async function waitForMessages(count: number): Promise<void> {
     // Bounded wait for the delivery worker; the assertion is on the content, not on the time taken.
-    for (let i = 0; i < 200 && fake.messages.length < count; i++)
+    for (let i = 0; i < 200 && fake.requests.length < count; i++)
       await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fake.messages.length).toBe(count);
+    expect(fake.requests.length).toBe(count);
   }
 
   it("a Slack receiver renders with the config's template files; a broken file leaves the running config in force", async () => {
-    fake.messages.length = 0;
-    const root = configDir({ "alerting.yaml": amConfig(fake.url), "templates/chat.tmpl": GOOD_TEMPLATES });
+    fake.requests.length = 0;
+    const root = configDir({ "alerting.yaml": amConfig(slackUrl()), "templates/chat.tmpl": GOOD_TEMPLATES });
     test = await startTestApp(dialect, { listen: true });
     const { app } = test;
     const config = new ConfigService(registry({ read: "under", path: root }));
@@ -223,7 +200,7 @@ describe.each(DIALECTS)("template files in delivery (%s)", (dialect) => {
     const labels = { alertname: "HighLatency", service: "api", env: "prod" };
     await app.alerting.receive([{ labels, annotations: { summary: "p99 above 1s" } }], "api");
     await waitForMessages(1);
-    expect(slackTexts(fake.messages[0] ?? {})).toEqual({
+    expect(slackTexts(messages()[0] ?? {})).toEqual({
       header: "[FIRING] HighLatency on api",
       section: "* p99 above 1s (HighLatency/prod/api)\n",
     });
@@ -239,7 +216,7 @@ describe.each(DIALECTS)("template files in delivery (%s)", (dialect) => {
       "api",
     );
     await waitForMessages(2);
-    expect(slackTexts(fake.messages[1] ?? {})).toEqual({
+    expect(slackTexts(messages()[1] ?? {})).toEqual({
       header: "[FIRING] DiskFull on api",
       section: "* disk 95% (DiskFull/prod/api)\n",
     });

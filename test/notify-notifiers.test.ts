@@ -1,5 +1,4 @@
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -7,57 +6,7 @@ import type { NotificationRequest } from "../src/alerting/routing/index.js";
 import { NOTIFIERS } from "../src/notify/index.js";
 import type { SendOutcome } from "../src/notify/notifier.js";
 import { sha256Hex } from "../src/platform/ids.js";
-
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-type Responder = (req: Received, res: ServerResponse) => void;
-
-/** A local stand-in for a provider: records each request and answers as told. */
-class FakeProvider {
-  readonly requests: Received[] = [];
-  respond: Responder = (_req, res) => res.writeHead(200).end("ok");
-  private server: Server | undefined;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const received = {
-          method: req.method ?? "",
-          url: req.url ?? "",
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString("utf8"),
-        };
-        this.requests.push(received);
-        this.respond(received, res);
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  last(): Received {
-    const r = this.requests.at(-1);
-    if (!r) throw new Error("the fake provider received nothing");
-    return r;
-  }
-
-  json(): Record<string, unknown> {
-    return JSON.parse(this.last().body) as Record<string, unknown>;
-  }
-}
+import { FakeProvider } from "./support/fake-provider.js";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
