@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { NotificationRequest } from "../alerting/routing/index.js";
+import { type RedirectableRequest, redirectedRequest } from "../platform/http-redirect.js";
 import type { TemplateFile } from "./notify-template.js";
 
 /** What a notifier gets for one attempt. */
@@ -146,36 +147,29 @@ function sendOnce(
 }
 
 /**
- * Sends one HTTP request over a kept-alive connection, following redirects as Go's client does (303, and
- * 301/302 after a POST, continue as a GET without the body; credentials are not sent to another origin).
+ * Sends one HTTP request over a kept-alive connection, following redirects as Go's client does
+ * (redirectedRequest: 303, and 301/302 after a POST, continue as a GET; credentials stay with the origin).
  * Network errors, timeouts and malformed answers throw.
  */
 export async function httpRequest(
   url: string,
   init: { method?: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
 ): Promise<HttpAnswer> {
-  let target = new URL(url);
-  let method = init.method ?? "POST";
-  let headers = init.headers;
-  let body = init.body;
+  let request: RedirectableRequest = {
+    url: new URL(url),
+    method: init.method ?? "POST",
+    headers: init.headers,
+    body: init.body,
+  };
   for (let redirects = 0; ; redirects++) {
+    const { url: target, method, headers, body } = request;
     const answer = await sendOnce(target, method, headers, body, init.signal);
     const redirect = [301, 302, 303, 307, 308].includes(answer.status) && answer.location !== undefined;
     if (!redirect || answer.location === undefined) return { status: answer.status, body: answer.body };
     if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
-    const next = new URL(answer.location, target);
-    if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
-      method = method === "HEAD" ? "HEAD" : "GET";
-      body = undefined;
-      headers = Object.fromEntries(
-        Object.entries(headers).filter(([name]) => !/^content-(type|length|encoding)$/i.test(name)),
-      );
-    }
-    if (next.origin !== target.origin)
-      headers = Object.fromEntries(
-        Object.entries(headers).filter(([name]) => !/^(authorization|cookie)$/i.test(name)),
-      );
-    target = next;
+    const next = redirectedRequest(request, answer.status, answer.location);
+    if (next === null) throw new Error(`redirect to an invalid or non-HTTP location ${answer.location}`);
+    request = next;
   }
 }
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { z } from "zod";
+import { type RedirectableRequest, redirectedRequest } from "../../platform/http-redirect.js";
 import { connectTarget } from "./connect-target.js";
 import { describeNetworkError } from "./failure-reason.js";
 import { HttpResponseParser, invalidFieldValue, type ParseState } from "./http-response-parser.js";
@@ -59,16 +60,6 @@ export const HttpProbeSpec = z
 export type HttpProbeSpec = z.infer<typeof HttpProbeSpec>;
 export type HttpProbeSpecInput = z.input<typeof HttpProbeSpec>;
 
-/** Headers that must not follow a redirect to another origin, as browsers and curl do. */
-const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
-
-interface HopRequest {
-  url: URL;
-  method: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
 interface HopResponse {
   status: number;
   httpVersion: string;
@@ -102,7 +93,7 @@ async function follow(
   spec: HttpProbeSpec,
   result: HttpProbeResult,
 ): Promise<ProbeFailure | null> {
-  let hop: HopRequest = {
+  let hop: RedirectableRequest = {
     url: new URL(spec.url),
     method: spec.method,
     headers: { ...spec.headers },
@@ -142,7 +133,7 @@ async function follow(
       if (redirects >= spec.maxRedirects) {
         return { kind: "too_many_redirects", reason: `stopped after ${spec.maxRedirects} redirects` };
       }
-      const next = nextHop(hop, status, location);
+      const next = redirectedRequest(hop, status, location);
       if (!next)
         return {
           kind: "unexpected_response",
@@ -171,30 +162,6 @@ export function statusExpected(status: number, expected: ReadonlyArray<number | 
   );
 }
 
-/** Per RFC 9110: 303 (and 301/302 after POST, as every client does) become GET without a body. */
-function nextHop(hop: HopRequest, status: number, location: string): HopRequest | null {
-  let url: URL;
-  try {
-    url = new URL(location, hop.url);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
-  const toGet =
-    status === 303 ? hop.method !== "HEAD" : (status === 301 || status === 302) && hop.method === "POST";
-  const headers = { ...hop.headers };
-  if (url.origin !== hop.url.origin) {
-    for (const name of Object.keys(headers))
-      if (CREDENTIAL_HEADERS.includes(name.toLowerCase())) delete headers[name];
-  }
-  if (toGet) {
-    for (const name of Object.keys(headers)) {
-      if (/^content-(length|type|encoding)$/i.test(name)) delete headers[name];
-    }
-  }
-  return { url, method: toGet ? "GET" : hop.method, headers, body: toGet ? undefined : hop.body };
-}
-
 interface Exchange {
   response: HopResponse | null;
   failure: ProbeFailure | null;
@@ -206,7 +173,7 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * The request's bytes: the spec's headers as written (names keep their case), Host from the URL unless set,
  * a content-length for a body, and `connection: close`, since every run uses a fresh connection anyway.
  */
-function requestBytes(hop: HopRequest): Buffer | ProbeFailure {
+function requestBytes(hop: RedirectableRequest): Buffer | ProbeFailure {
   let fields = "";
   const given = new Set<string>();
   for (const [name, value] of Object.entries(hop.headers)) {
@@ -242,7 +209,7 @@ function requestBytes(hop: HopRequest): Buffer | ProbeFailure {
 function exchangeOnSocket(
   run: ProbeRun,
   socket: Socket,
-  hop: HopRequest,
+  hop: RedirectableRequest,
   bodyLimit: number,
 ): Promise<Exchange> {
   const bytes = requestBytes(hop);
