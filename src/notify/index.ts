@@ -10,7 +10,7 @@ export {
   notificationGroupHash,
   type NotificationOutboxOptions,
 } from "./create-notification-outbox.js";
-export { type IntegrationType, INTEGRATION_TYPES } from "./integrations.js";
+export { type IntegrationType, INTEGRATION_TYPES, type OutboxPayload } from "./integrations.js";
 export type { NotificationOutbox, ReceiverIntegrations } from "./notification-outbox.js";
 export {
   getNotification,

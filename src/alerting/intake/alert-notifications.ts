@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { notificationGroupHash } from "../../notify/index.js";
+import { notificationGroupHash, type OutboxPayload } from "../../notify/index.js";
 import type { Schema } from "../../platform/db/schema.js";
 import type { TraceEvent } from "../routing/dispatcher.js";
 
@@ -42,13 +42,11 @@ function notifiedRuns(events: readonly TraceEvent[]): Array<{ event: Notified; e
 /** The alert's fingerprints in a stored outbox payload, and the flush time of its notification. */
 function carried(requestJson: string): { at: number; fingerprints: Set<string> } | undefined {
   try {
-    const payload = JSON.parse(requestJson) as {
-      request?: { at?: number; alerts?: Array<{ fingerprint?: string }> };
-    };
-    const alerts = payload.request?.alerts ?? [];
+    // Partial, as the notifications API reads it: a damaged row is skipped, not a failed trace.
+    const request = (JSON.parse(requestJson) as Partial<OutboxPayload>).request;
     return {
-      at: payload.request?.at ?? Number.NaN,
-      fingerprints: new Set(alerts.map((a) => a.fingerprint ?? "")),
+      at: request?.at ?? Number.NaN,
+      fingerprints: new Set((request?.alerts ?? []).map((a) => a.fingerprint)),
     };
   } catch {
     return undefined;
