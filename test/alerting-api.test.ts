@@ -253,6 +253,34 @@ describe.each(DIALECTS)("Alertmanager API v2 (%s)", (dialect) => {
       (await t.server.inject({ method: "GET", url: `/api/v1/alerts/${second.fingerprint}/trace` })).body,
     );
     expect(secondTrace.notifications.map((n: { id: string }) => n.id)).toEqual([again.notifications[1].id]);
+
+    // Each notification shows its own delivery attempts, in order.
+    const [firstId, secondId] = again.notifications.map((n: { id: string }) => n.id);
+    const attempt = (id: string, outboxId: string, at: number, ok: number, status: number) => ({
+      id,
+      outbox_id: outboxId,
+      at,
+      duration_ms: 12,
+      ok,
+      status_code: status,
+      response: ok ? "ok" : "busy",
+    });
+    await t.test.app.database.db
+      .insertInto("notification_attempts")
+      .values([
+        attempt("a2", firstId, T0 + 40_000, 1, 200),
+        attempt("a1", firstId, T0 + 35_000, 0, 503),
+        attempt("a3", secondId, T0 + 340_000, 1, 200),
+      ])
+      .execute();
+    const withAttempts = JSON.parse(
+      (await t.server.inject({ method: "GET", url: `/api/v1/alerts/${fp}/trace` })).body,
+    );
+    expect(
+      withAttempts.notifications.map((n: { attempts: Array<{ ok: boolean; statusCode: number }> }) =>
+        n.attempts.map((a) => `${a.ok ? "ok" : "failed"} ${a.statusCode}`),
+      ),
+    ).toEqual([["failed 503", "ok 200"], ["ok 200"]]);
   });
 });
 

@@ -78,30 +78,41 @@ export async function loadAlertNotifications(
       rows.set(row.id, row);
     }
   }
-  const out: AlertNotification[] = [];
-  for (const row of [...rows.values()].sort((a, b) => Number(a.created_at) - Number(b.created_at))) {
+  const carrying = [...rows.values()].sort((a, b) => Number(a.created_at) - Number(b.created_at));
+  // Every attempt of those rows in one query per 500 rows (an alert of a busy group rides many notifications).
+  const attemptsOf = new Map<string, AlertNotification["attempts"]>();
+  for (let i = 0; i < carrying.length; i += 500) {
     const attempts = await db
       .selectFrom("notification_attempts")
       .selectAll()
-      .where("outbox_id", "=", row.id)
+      .where(
+        "outbox_id",
+        "in",
+        carrying.slice(i, i + 500).map((r) => r.id),
+      )
       .orderBy("at")
       .execute();
-    out.push({
-      id: row.id,
-      idempotencyKey: row.idempotency_key,
-      receiver: row.receiver,
-      integration: row.integration,
-      status: row.status,
-      lastError: row.last_error,
-      createdAt: Number(row.created_at),
-      attempts: attempts.map((a) => ({
+    for (const a of attempts) {
+      const list = attemptsOf.get(a.outbox_id) ?? [];
+      list.push({
         at: Number(a.at),
         ok: Number(a.ok) === 1,
         statusCode: a.status_code,
         response: a.response,
         durationMs: Number(a.duration_ms),
-      })),
-    });
+      });
+      attemptsOf.set(a.outbox_id, list);
+    }
   }
+  const out: AlertNotification[] = carrying.map((row) => ({
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    receiver: row.receiver,
+    integration: row.integration,
+    status: row.status,
+    lastError: row.last_error,
+    createdAt: Number(row.created_at),
+    attempts: attemptsOf.get(row.id) ?? [],
+  }));
   return out;
 }
