@@ -399,47 +399,23 @@ export class SloRuntime {
                 step: stepMs,
               })
             ).value;
-      return value;
+      return perGroup(value, slo.spec.groupBy);
     };
-    const [firstValue, totalValue] = await Promise.all([run(queries.first), run(queries.total)]);
+    const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
     const out: MinuteCounts[] = [];
-    const toCounts = (t: number, totalPerSecond: number, firstPerSecond: number, group: GroupPoints) => {
-      const all = totalPerSecond * 60;
-      if (!(all > 0)) return;
-      const other = firstPerSecond * 60;
-      const good = queries.firstIsBad ? all - other : other;
-      out.push({
-        key: group.key,
-        labels: group.labels,
-        t,
-        good: Math.max(0, Math.min(all, good)),
-        total: all,
-      });
-    };
-    // An ungrouped SLI answers one series or none: its points are paired by time as they come, without the
-    // per-group maps below (a replay of 10,000 SLOs built millions of map entries only to read them once).
-    const onlySeries = (v: QueryValue) =>
-      slo.spec.groupBy.length === 0 && v.type === "matrix" && v.series.length <= 1
-        ? (v.series[0]?.points ?? [])
-        : undefined;
-    const totalPoints = onlySeries(totalValue);
-    const firstPoints = onlySeries(firstValue);
-    if (totalPoints !== undefined && firstPoints !== undefined) {
-      const group: GroupPoints = { key: NO_GROUP_KEY, labels: {}, points: new Map() };
-      let j = 0;
-      for (const { t, f } of totalPoints) {
-        if (!Number.isFinite(f)) continue;
-        while (j < firstPoints.length && (firstPoints[j]?.t ?? t) < t) j++;
-        const match = firstPoints[j];
-        toCounts(t, f, match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f : 0, group);
-      }
-      return out;
-    }
-    const first = perGroup(firstValue, slo.spec.groupBy);
-    const total = perGroup(totalValue, slo.spec.groupBy);
     for (const [key, totals] of total) {
-      const firsts = first.get(key);
-      for (const [t, perSecond] of totals.points) toCounts(t, perSecond, firsts?.points.get(t) ?? 0, totals);
+      // Both answers are in time order: each total is paired with the first query's point at its time.
+      const firsts = first.get(key)?.points ?? [];
+      let j = 0;
+      for (const { t, f } of totals.points) {
+        const all = f * 60;
+        if (!(all > 0) || !Number.isFinite(all)) continue;
+        while (j < firsts.length && (firsts[j]?.t ?? t) < t) j++;
+        const match = firsts[j];
+        const other = match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f * 60 : 0;
+        const good = queries.firstIsBad ? all - other : other;
+        out.push({ key, labels: totals.labels, t, good: Math.max(0, Math.min(all, good)), total: all });
+      }
     }
     return out;
   }
@@ -709,7 +685,8 @@ interface GroupPoints {
   /** JSON of `labels`, as `SloRuntime.group` keys groups. */
   key: string;
   labels: Record<string, string>;
-  points: Map<number, number>;
+  /** In time order, the group's series summed at each time; non-finite values are to be skipped. */
+  points: readonly FloatPoint[];
 }
 
 /** JSON of an ungrouped SLO's labels ({}): the key of its one group. */
@@ -718,30 +695,34 @@ const NO_POINTS: readonly FloatPoint[] = [];
 
 /** Query results keyed by their groupBy label values, each with its points by time. */
 function perGroup(value: QueryValue, groupBy: readonly string[]): Map<string, GroupPoints> {
-  const out = new Map<string, GroupPoints>();
-  const entryOf = (seriesLabels: Labels): GroupPoints => {
+  const seriesOf = new Map<string, { labels: Record<string, string>; lists: Array<readonly FloatPoint[]> }>();
+  const add = (seriesLabels: Labels, points: readonly FloatPoint[]): void => {
     const labels: Record<string, string> =
       groupBy.length === 0
         ? {}
         : Object.fromEntries(groupBy.map((name) => [name, getLabelValue(seriesLabels, name)]));
     const key = groupBy.length === 0 ? NO_GROUP_KEY : JSON.stringify(labels);
-    let entry = out.get(key);
-    if (entry === undefined) {
-      entry = { key, labels, points: new Map<number, number>() };
-      out.set(key, entry);
-    }
-    return entry;
+    const entry = seriesOf.get(key);
+    if (entry === undefined) seriesOf.set(key, { labels, lists: [points] });
+    else entry.lists.push(points);
   };
-  const add = (entry: GroupPoints, t: number, f: number): void => {
-    if (Number.isFinite(f)) entry.points.set(t, (entry.points.get(t) ?? 0) + f);
-  };
-  if (value.type === "matrix") {
-    for (const s of value.series) {
-      const entry = entryOf(s.labels);
-      for (const p of s.points) add(entry, p.t, p.f);
+  if (value.type === "matrix") for (const s of value.series) add(s.labels, s.points);
+  else if (value.type === "vector") for (const s of value.samples) add(s.labels, [{ t: s.t, f: s.f }]);
+  const out = new Map<string, GroupPoints>();
+  for (const [key, { labels, lists }] of seriesOf) {
+    const only = lists.length === 1 ? lists[0] : undefined;
+    // One series per group (an ungrouped SLI, or a query already summed by the group's labels) is already
+    // in time order and is used as it is (non-finite values are skipped where it is read); several are
+    // summed per time through a map.
+    let points: readonly FloatPoint[];
+    if (only !== undefined) points = only;
+    else {
+      const sums = new Map<number, number>();
+      for (const list of lists)
+        for (const p of list) if (Number.isFinite(p.f)) sums.set(p.t, (sums.get(p.t) ?? 0) + p.f);
+      points = [...sums].sort((x, y) => x[0] - y[0]).map(([t, f]) => ({ t, f }));
     }
-  } else if (value.type === "vector") {
-    for (const s of value.samples) add(entryOf(s.labels), s.t, s.f);
+    out.set(key, { key, labels, points });
   }
   return out;
 }
