@@ -24,9 +24,11 @@ export {
 export { isStaleNaN, type Queryable, type SelectRequest, type Series, STALE_NAN } from "./storage.js";
 export { MemoryStorage, matcherTest } from "./memory-storage.js";
 export {
+  CLASSIC_LABEL_NAME,
   compareLabels,
   compareStrings,
   formatLabels,
+  formatMatchers,
   type Label,
   type Labels,
   labelsFrom,

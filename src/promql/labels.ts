@@ -1,3 +1,6 @@
+import type { LabelMatcher } from "./parse/ast.js";
+import { quoteGo } from "./parse/literals.js";
+
 /**
  * Label sets: immutable arrays of name/value pairs sorted by name, as Prometheus keeps them. The key
  * (`labelsKey`) identifies a set in maps; names and values are joined with separators that cannot occur
@@ -101,4 +104,17 @@ export function formatLabels(labels: Labels): string {
     .filter((l) => l.name !== METRIC_NAME)
     .map((l) => `${l.name}=${JSON.stringify(l.value)}`);
   return `${name}{${rest.join(", ")}}`;
+}
+
+/** Label names PromQL reads without quotes; Prometheus 2.x reads no others. */
+export const CLASSIC_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Matchers as PromQL reads them between braces (`a="b", c=~"d"`). Values are quoted as Go's %q (which the
+ * PromQL lexer reads back exactly); a name outside the classic charset is quoted as Prometheus 3 reads it.
+ */
+export function formatMatchers(matchers: readonly LabelMatcher[], separator = ", "): string {
+  return matchers
+    .map((m) => `${CLASSIC_LABEL_NAME.test(m.name) ? m.name : quoteGo(m.name)}${m.op}${quoteGo(m.value)}`)
+    .join(separator);
 }

@@ -1,5 +1,5 @@
 import { type Expr, formatPromDuration, type LabelMatcher } from "../promql/index.js";
-import { formatMatchers } from "./sli-data-reads.js";
+import { formatPlainMatchers } from "./sli-data-reads.js";
 
 /** Functions of one range vector whose answer for a series depends on that series alone. */
 const PER_SERIES_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -94,8 +94,8 @@ function batchCandidates(expr: Expr): Candidate[] {
     // A selector needs a matcher that does not match everything: the metric name, in SLI queries.
     if (!others.some((o) => o.name === "__name__" && o.op === "=")) return;
     const sorted = [...others].sort(compareMatchers);
-    const text = formatMatchers(sorted);
-    if (text === null || formatMatchers([m]) === null) return;
+    const text = formatPlainMatchers(sorted);
+    if (text === null || formatPlainMatchers([m]) === null) return;
     const offset = selector.offsetMs > 0 ? ` offset ${formatPromDuration(selector.offsetMs)}` : "";
     const inner = `${call.func}({${text}}[${formatPromDuration(rangeMs)}]${offset})`;
     out.push({

@@ -1,4 +1,4 @@
-import { type Expr, type LabelMatcher, quoteGo, typeOf } from "../promql/index.js";
+import { CLASSIC_LABEL_NAME, type Expr, formatMatchers, type LabelMatcher, typeOf } from "../promql/index.js";
 
 /** The samples a query reads for the step at t: those of `matchers` in (t - offsetMs - rangeMs, t - offsetMs]. */
 export interface DataRead {
@@ -16,8 +16,6 @@ const ANSWER_WITHOUT_INPUT: ReadonlySet<string> = new Set([
   "time",
   "vector",
 ]);
-
-const PLAIN_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * The reads without whose samples a query has no result at a step: where none of them has data, the step can
@@ -60,16 +58,11 @@ export function sliDataReads(expr: Expr): DataRead[] | null {
  */
 export function presenceQuery(read: DataRead, blockMs: number): string | null {
   if (!Number.isInteger(blockMs / 1000) || blockMs <= 0) return null;
-  const matchers = formatMatchers(read.matchers);
+  const matchers = formatPlainMatchers(read.matchers);
   return matchers === null ? null : `sum(count_over_time({${matchers}}[${blockMs / 1000}s]))`;
 }
 
 /** Matchers as PromQL writes them between braces; null for label names it would have to quote. */
-export function formatMatchers(matchers: readonly LabelMatcher[]): string | null {
-  const out: string[] = [];
-  for (const m of matchers) {
-    if (!PLAIN_LABEL_NAME.test(m.name)) return null;
-    out.push(`${m.name}${m.op}${quoteGo(m.value)}`);
-  }
-  return out.join(", ");
+export function formatPlainMatchers(matchers: readonly LabelMatcher[]): string | null {
+  return matchers.every((m) => CLASSIC_LABEL_NAME.test(m.name)) ? formatMatchers(matchers) : null;
 }

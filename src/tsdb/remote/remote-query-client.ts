@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   compareLabels,
+  formatMatchers,
   type InstantSample,
   type LabelMatcher,
   type Labels,
@@ -183,18 +184,7 @@ export class RemoteQueryClient {
 
 /** Renders a matcher set back to selector text, `{a="b",c=~"d"}`, quoting as PromQL reads it. */
 export function formatSelector(matchers: readonly LabelMatcher[]): string {
-  const parts = matchers.map((m) => `${formatLabelName(m.name)}${m.op}${quoteString(m.value)}`);
-  return `{${parts.join(",")}}`;
-}
-
-function formatLabelName(name: string): string {
-  // Names outside the classic charset are quoted, as Prometheus 3 reads them (`{"my.label"="x"}`).
-  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? name : quoteString(name);
-}
-
-/** A double-quoted PromQL string: JSON's escapes (\\, \", \n, \uXXXX) are a subset of what PromQL reads. */
-function quoteString(value: string): string {
-  return JSON.stringify(value);
+  return `{${formatMatchers(matchers, ",")}}`;
 }
 
 function metadataForm(request: SeriesRequest, requireMatch: boolean): URLSearchParams {
