@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { compareStrings, type Label, type Labels } from "../promql/index.js";
+import { CLASSIC_LABEL_NAME, compareStrings, type Label, type Labels } from "../promql/index.js";
 // The Go RE2 translation lives in the PromQL engine; relabelling needs the same dialect.
 import { compileAnchored, expandTemplate } from "../promql/index.js";
-
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export const RELABEL_ACTIONS = [
   "replace",
@@ -19,7 +17,7 @@ export const RELABEL_ACTIONS = [
 /** Prometheus's `relabel_config`, with its snake_case names and defaults. */
 export const RelabelConfig = z
   .strictObject({
-    source_labels: z.array(z.string().regex(LABEL_NAME, "a label name")).default([]),
+    source_labels: z.array(z.string().regex(CLASSIC_LABEL_NAME, "a label name")).default([]),
     separator: z.string().default(";"),
     regex: z.string().default("(.*)").describe("A Go RE2 regular expression, anchored at both ends."),
     target_label: z.string().optional(),
@@ -37,7 +35,11 @@ export const RelabelConfig = z
     if ((cfg.action === "replace" || cfg.action === "hashmod") && cfg.target_label === undefined)
       issue("target_label", `the ${cfg.action} action needs a target_label`);
     if (cfg.action === "hashmod" && cfg.modulus === undefined) issue("modulus", "hashmod needs a modulus");
-    if (cfg.action === "hashmod" && cfg.target_label !== undefined && !LABEL_NAME.test(cfg.target_label))
+    if (
+      cfg.action === "hashmod" &&
+      cfg.target_label !== undefined &&
+      !CLASSIC_LABEL_NAME.test(cfg.target_label)
+    )
       issue("target_label", "hashmod's target_label must be a label name");
     if (cfg.action === "labeldrop" || cfg.action === "labelkeep") {
       if (cfg.source_labels.length > 0 || cfg.target_label !== undefined)
@@ -82,7 +84,7 @@ export function relabel(labels: Labels, rules: readonly CompiledRelabel[]): Labe
         const match = regex.exec(value);
         if (match === null) break;
         const target = expandTemplate(config.target_label ?? "", match);
-        if (!LABEL_NAME.test(target)) break;
+        if (!CLASSIC_LABEL_NAME.test(target)) break;
         const result = expandTemplate(config.replacement, match);
         if (result === "") map.delete(target);
         else map.set(target, result);

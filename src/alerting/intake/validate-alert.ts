@@ -1,3 +1,4 @@
+import { CLASSIC_LABEL_NAME } from "../../promql/index.js";
 import type { IncomingAlert } from "../alert-model.js";
 import { fingerprint } from "../routing/index.js";
 
@@ -12,8 +13,6 @@ export interface ValidAlert {
   generatorURL: string | null;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 function parseTime(text: unknown, field: string): number | undefined | { error: string } {
   if (text === undefined || text === null || text === "") return undefined;
   if (typeof text !== "string") return { error: `${field}: not an RFC 3339 time: ${JSON.stringify(text)}` };
@@ -25,7 +24,7 @@ function parseTime(text: unknown, field: string): number | undefined | { error: 
 
 function checkLabelSet(set: Record<string, unknown>): string | undefined {
   for (const [name, value] of Object.entries(set)) {
-    if (!LABEL_NAME.test(name)) return `invalid name ${JSON.stringify(name)}`;
+    if (!CLASSIC_LABEL_NAME.test(name)) return `invalid name ${JSON.stringify(name)}`;
     if (typeof value !== "string" || !isWellFormed(value)) return `invalid value ${JSON.stringify(value)}`;
   }
   return undefined;

@@ -1,5 +1,4 @@
-import { compileAnchored } from "../../promql/index.js";
-import { quoteGo } from "../../promql/index.js";
+import { CLASSIC_LABEL_NAME, compileAnchored, quoteGo } from "../../promql/index.js";
 import { compareGo, type LabelSet } from "./fingerprint.js";
 
 export type MatchType = "=" | "!=" | "=~" | "!~";
@@ -11,12 +10,11 @@ export interface Matcher {
   value: string;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 // Classic form, as pkg/labels/parse.go; a double-quoted name is the UTF-8 form of Alertmanager 0.27+.
 const MATCHER = /^\s*("(?:[^"\\]|\\.)*"|[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/;
 
 export function isValidLabelName(name: string): boolean {
-  return LABEL_NAME.test(name);
+  return CLASSIC_LABEL_NAME.test(name);
 }
 
 /**
@@ -81,7 +79,7 @@ export function matchesAll(ms: readonly Matcher[], labels: LabelSet): boolean {
 
 /** Matcher.String(): `name="value"`, as Alertmanager prints it in route keys and group keys. */
 export function matcherString(m: Matcher): string {
-  const name = LABEL_NAME.test(m.name) ? m.name : quoteGo(m.name);
+  const name = CLASSIC_LABEL_NAME.test(m.name) ? m.name : quoteGo(m.name);
   return `${name}${m.type}${quoteGo(m.value)}`;
 }
 

@@ -1,7 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type Scalar } from "yaml";
 import type { ConfigProblem } from "../../config/index.js";
-import { type Expr, formatPromDuration, isPromqlError, parseExpr } from "../../promql/index.js";
+import {
+  CLASSIC_LABEL_NAME,
+  type Expr,
+  formatPromDuration,
+  isPromqlError,
+  parseExpr,
+} from "../../promql/index.js";
 import { parseAlertTemplate } from "./alert-template.js";
 import { TemplateError } from "./go-template.js";
 
@@ -55,7 +61,6 @@ export function formatRuleDuration(ms: number): string {
   return formatPromDuration(ms);
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /** One rule as written: the fields a RuleGroup spec and a rule file share. */
@@ -127,11 +132,11 @@ export function checkRule(raw: RawRule): { rule?: RuleDefinition; problems: Rule
       problems.push({ path: ["record"], message: `invalid recording rule name: ${record}` });
   }
   for (const name of Object.keys(labels)) {
-    if (!LABEL_NAME.test(name) || name === "__name__")
+    if (!CLASSIC_LABEL_NAME.test(name) || name === "__name__")
       problems.push({ path: ["labels", name], message: `invalid label name: ${name}` });
   }
   for (const name of Object.keys(annotations)) {
-    if (!LABEL_NAME.test(name))
+    if (!CLASSIC_LABEL_NAME.test(name))
       problems.push({ path: ["annotations", name], message: `invalid annotation name: ${name}` });
   }
   const name = record !== "" ? record : alert;

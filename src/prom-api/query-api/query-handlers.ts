@@ -1,4 +1,5 @@
 import {
+  CLASSIC_LABEL_NAME,
   type Expr,
   isPromqlError,
   type Labels,
@@ -37,7 +38,6 @@ export interface QueryEnv {
 
 /** Prometheus's cap on the points of one series in a range query. */
 const MAX_POINTS = 11_000;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** GET/POST /api/v1/query: returns the success envelope as JSON text, or throws a `PromqlError`. */
 export async function instantQueryJson(params: ApiParams, env: QueryEnv): Promise<string> {
@@ -103,7 +103,8 @@ export async function labelNamesJson(params: ApiParams, env: QueryEnv): Promise<
 
 /** GET /api/v1/label/:name/values. */
 export async function labelValuesJson(name: string, params: ApiParams, env: QueryEnv): Promise<string> {
-  if (!LABEL_NAME.test(name)) throw new PromqlError("bad_data", `invalid label name: ${quoteGo(name)}`);
+  if (!CLASSIC_LABEL_NAME.test(name))
+    throw new PromqlError("bad_data", `invalid label name: ${quoteGo(name)}`);
   const request = seriesRequest(params, params.getAll("match[]"));
   const { items, truncated } = await limited(request, (r) => env.backend.labelValues(name, r));
   return successJson(JSON.stringify(items), truncatedWarning(truncated));

@@ -1,5 +1,5 @@
 import SnappyJS from "snappyjs";
-import { type Label, METRIC_NAME } from "../../promql/index.js";
+import { CLASSIC_LABEL_NAME, type Label, METRIC_NAME } from "../../promql/index.js";
 import { AppendError, type Appender } from "../../tsdb/index.js";
 import { decodeWriteRequest, ProtobufError } from "./write-request-decoder.js";
 
@@ -12,7 +12,6 @@ const MAX_AHEAD_MS = 10 * 60_000;
 
 const PROTOBUF = "application/x-protobuf";
 const V1_MESSAGE = "prometheus.WriteRequest";
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 export interface RemoteWriteRequest {
@@ -147,7 +146,7 @@ function checkLabels(labels: Label[]): Label[] {
   let name = "";
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i] as Label;
-    if (!isValidName(l.name, LABEL_NAME, validLabelNames)) {
+    if (!isValidName(l.name, CLASSIC_LABEL_NAME, validLabelNames)) {
       throw new Rejected(`invalid label name ${JSON.stringify(l.name)} in series ${formatLabels(labels)}`);
     }
     if (i > 0) {

@@ -46,7 +46,6 @@ export class ExpositionError extends Error {
 }
 
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-export const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * What Prometheus 2 sends: OpenMetrics preferred, the text format next. Protocol buffers are not asked for,

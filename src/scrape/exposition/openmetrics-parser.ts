@@ -1,8 +1,7 @@
-import { compareStrings, type Label } from "../../promql/index.js";
+import { CLASSIC_LABEL_NAME, compareStrings, type Label } from "../../promql/index.js";
 import {
   type ExposedSample,
   ExpositionError,
-  LABEL_NAME_RE,
   METRIC_NAME_RE,
   type MetricMetadata,
   type MetricType,
@@ -335,7 +334,7 @@ export function parseLabelSet(
     const nameStart = i;
     while (i < line.length && isNameChar(line.charCodeAt(i)) && line[i] !== ":") i++;
     const name = line.slice(nameStart, i);
-    if (!LABEL_NAME_RE.test(name)) fail(`invalid label name ${JSON.stringify(name)}`);
+    if (!CLASSIC_LABEL_NAME.test(name)) fail(`invalid label name ${JSON.stringify(name)}`);
     skip();
     if (line[i] !== "=") fail(`expected = after label ${name}`);
     i++;
