@@ -21,6 +21,7 @@ import {
   benchWorkspace,
   buildIfStale,
   cpuSeconds,
+  threadCpuSeconds,
   ensureInstalled,
   freePort,
   memory,
@@ -409,6 +410,7 @@ async function runStorm(system, sink) {
     let firstRefusal = null;
     let next = 0;
     const cpu0 = cpuSeconds(server.child.pid);
+    const threads0 = threadCpuSeconds(server.child.pid);
     const t0 = performance.now();
     const client = async () => {
       while (next < batches.length && performance.now() - t0 < STORM_MAX_S * 1000) {
@@ -429,6 +431,7 @@ async function runStorm(system, sink) {
     await Promise.all(Array.from({ length: STORM_CLIENTS }, client));
     const t1 = performance.now();
     const cpuPosting = cpuSeconds(server.child.pid) - cpu0;
+    const threads1 = threadCpuSeconds(server.child.pid);
     const postingSeconds = (t1 - t0) / 1000;
     const complete = await waitDelivered(sink, accepted, t1 + STORM_DRAIN_S * 1000);
     // Let the last flushes of the group_interval arrive, so notifications/s counts the whole storm.
@@ -462,6 +465,13 @@ async function runStorm(system, sink) {
       acceptedAlertsPerSecond: round(accepted.length / postingSeconds, 0),
       postCpuSeconds: round(cpuPosting, 2),
       postCpuMsPerAlert: accepted.length > 0 ? round((cpuPosting * 1000) / accepted.length, 3) : null,
+      // A Node process is limited by its main thread; a Go process schedules goroutines on every core.
+      ...(system === "nines"
+        ? {
+            postMainThreadCpuSeconds: round(threads1.main - threads0.main, 2),
+            postOtherThreadsCpuSeconds: round(threads1.others - threads0.others, 2),
+          }
+        : {}),
       alertsDelivered: delivered,
       allDelivered: complete,
       drainSeconds: round((lastFirstDelivery - t1) / 1000, 2),
@@ -672,6 +682,14 @@ function printTable(results, comparison) {
     ]);
   row("storm accepted alerts/s", (r) => r.storm.acceptedAlertsPerSecond, comparison?.acceptedAlertsPerSecond);
   row("storm CPU ms/alert (posting)", (r) => r.storm.postCpuMsPerAlert, comparison?.stormPostCpuMsPerAlert);
+  row(
+    "storm CPU s main / other threads",
+    (r) =>
+      r.storm.postMainThreadCpuSeconds === undefined
+        ? "-"
+        : `${r.storm.postMainThreadCpuSeconds} / ${r.storm.postOtherThreadsCpuSeconds}`,
+    null,
+  );
   row(
     "storm notifications/s",
     (r) => r.storm.notificationsPerSecond,

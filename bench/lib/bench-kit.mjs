@@ -87,6 +87,24 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/**
+ * CPU seconds of a process's main thread (its thread id is the process id) and of all its other threads
+ * together (worker threads, V8's GC helpers, libuv's pool): for Node, the main thread is the one that saturates.
+ */
+export function threadCpuSeconds(pid) {
+  const of = (tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    } catch {
+      return 0; // the thread ended between the listing and the read
+    }
+  };
+  const main = of(pid);
+  return { main, others: cpuSeconds(pid) - main };
+}
+
 export function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);

@@ -32,7 +32,12 @@ import { createLogger, type Logger } from "../platform/logger.js";
 import { createMetrics, type Metrics } from "../platform/metrics.js";
 import { AlertingRuntime } from "../alerting/index.js";
 import { loadRuleFiles, loadRuleGroups, RuleManager } from "../alerting/rules/index.js";
-import { createNotificationOutbox, OutboxWorker } from "../notify/index.js";
+import {
+  createNotificationOutbox,
+  OutboxWorker,
+  sendWorkerAvailable,
+  threadSender,
+} from "../notify/index.js";
 import { loadScrapeConfigs, ScrapeRuntime } from "../scrape/index.js";
 import { SloRuntime } from "../slo/index.js";
 import type { EmbeddedTsdb, MetricsBackend } from "../tsdb/index.js";
@@ -216,6 +221,13 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     userAgent: `Nines/${ninesVersion()}`,
   });
   const externalURL = `http://${settings.host}:${settings.port}`;
+  // Sends run on a thread of their own, like probes: with the real clock and the compiled worker.
+  const sender =
+    clock === systemClock && sendWorkerAvailable()
+      ? threadSender({
+          onWorkerError: (error) => log.error({ err: error }, "the send thread failed; starting a new one"),
+        })
+      : undefined;
   const notifications = new OutboxWorker({
     db: database.db,
     adapter: database.adapter,
@@ -223,6 +235,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     log,
     registry: metrics.registry,
     externalURL,
+    ...(sender ? { sender } : {}),
   });
   // Declared before it exists: the outbox reads the configuration's `global:` defaults at each enqueue.
   let alertingRef: AlertingRuntime | null = null;
@@ -369,6 +382,7 @@ export async function createNines(settings: Settings, options: CreateOptions = {
         if (options.alerting !== false) {
           await alerting.stop();
           await notifications.stop();
+          await sender?.close();
         }
       }
       // Last: checks and scrapes may still commit samples while they stop.

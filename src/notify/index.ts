@@ -23,5 +23,7 @@ export type { Notifier, SendInput, SendOutcome } from "./notifier.js";
 export { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
 export { notifyRoutes } from "./notify-routes.js";
 export { OutboxWorker, type OutboxWorkerOptions } from "./outbox-worker.js";
+export { inProcessSender, type SendExecutor, sendWorkerAvailable, threadSender } from "./send-executor.js";
+export type { SendJob, SendResult } from "./send-stored.js";
 export { signBody, webhookMessage } from "./webhook-notifier.js";
 export { type TemplateFileAccess, templateFilesTranslator } from "./template-files.js";

@@ -1,17 +1,16 @@
 import { performance } from "node:perf_hooks";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
-import { parseModelDuration } from "../alerting/routing/index.js";
 import type { Clock } from "../platform/clock.js";
 import type { DialectAdapter } from "../platform/db/dialect.js";
 import type { Schema } from "../platform/db/schema.js";
 import { newId } from "../platform/ids.js";
 import type { Log } from "../platform/logger.js";
-import { type OutboxPayload, redactSecrets } from "./integrations.js";
-import type { SendOutcome } from "./notifier.js";
-import { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
+import type { NotifierRegistry } from "./notifiers.js";
 import { createNotifyMetrics, integrationLabel, type NotifyMetrics } from "./notify-metrics.js";
 import { CLAIM_LOCK } from "./outbox-claim.js";
+import { inProcessSender, type SendExecutor } from "./send-executor.js";
+import type { SendResult } from "./send-stored.js";
 
 export interface OutboxWorkerOptions {
   db: Kysely<Schema>;
@@ -22,8 +21,10 @@ export interface OutboxWorkerOptions {
   registry?: Registry;
   /** Alertmanager's --web.external-url: links in messages and `externalURL` in webhook payloads. */
   externalURL?: string;
-  /** Replaces notifiers (tests). */
+  /** Replaces notifiers (tests); only with the default, in-process sender. */
   notifiers?: Partial<NotifierRegistry>;
+  /** Where sends run: a worker thread in a server (threadSender), this thread unless given. */
+  sender?: SendExecutor;
   /** Per attempt, unless the integration sets `timeout`; default 10 s. */
   timeoutMs?: number;
   /** Attempts before a notification is dead-lettered; default 10. */
@@ -55,12 +56,9 @@ type Candidate = Pick<Row, "id" | "receiver" | "integration" | "next_attempt_at"
 /** A send that ended, waiting to be recorded with the others that ended at the same time. */
 interface Finished {
   row: Row;
-  payload: OutboxPayload | undefined;
-  durationMs: number;
-  outcome: SendOutcome;
+  result: SendResult;
 }
 
-const STOPPED = new Error("the delivery worker stopped");
 const ERROR_LIMIT = 1024;
 /** Due rows a claim reads from the head of the queue (twice its free slots, within these bounds). */
 const CLAIM_WINDOW_MIN = 64;
@@ -73,13 +71,12 @@ const CLAIM_WINDOW_MAX = 256;
  * restart: a new worker resumes from the table.
  */
 export class OutboxWorker {
-  private readonly o: Required<Omit<OutboxWorkerOptions, "registry" | "notifiers">>;
-  private readonly notifiers: NotifierRegistry;
+  private readonly o: Required<Omit<OutboxWorkerOptions, "registry" | "notifiers" | "sender">>;
+  private readonly sender: SendExecutor;
   private readonly metrics: NotifyMetrics | undefined;
   private readonly leaseMs: number;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly perDestination = new Map<string, number>();
-  private readonly controllers = new Set<AbortController>();
   private running = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -112,7 +109,7 @@ export class OutboxWorker {
       deliveredRetentionMs: options.deliveredRetentionMs ?? 7 * 86_400_000,
       deadRetentionMs: options.deadRetentionMs ?? 30 * 86_400_000,
     };
-    this.notifiers = { ...NOTIFIERS, ...options.notifiers };
+    this.sender = options.sender ?? inProcessSender(options.notifiers);
     this.metrics = options.registry ? createNotifyMetrics(options.registry, options.db) : undefined;
     // Long enough that a send still running is never claimed again by another replica.
     this.leaseMs = Math.max(this.o.timeoutMs, 60_000) + 60_000;
@@ -133,7 +130,7 @@ export class OutboxWorker {
     this.timer = undefined;
     await this.ticking;
     // A claim that was under way has started its sends by now: abort those too.
-    for (const controller of this.controllers) controller.abort(STOPPED);
+    this.sender.abortAll();
     await Promise.allSettled([...this.inflight.values()]);
   }
 
@@ -354,62 +351,20 @@ export class OutboxWorker {
       .execute();
   }
 
-  private timeoutFor(payload: OutboxPayload): number {
-    const t = payload.config.timeout;
-    if (typeof t === "string" && t !== "") {
-      const ms = parseModelDuration(t);
-      if (typeof ms === "number" && ms > 0) return ms;
-    }
-    return this.o.timeoutMs;
-  }
-
   private async deliver(row: Row): Promise<void> {
-    let payload: OutboxPayload;
-    try {
-      payload = JSON.parse(row.request) as OutboxPayload;
-    } catch {
-      await this.record({
-        row,
-        payload: undefined,
-        durationMs: 0,
-        outcome: { ok: false, retry: false, error: "stored request is not JSON" },
-      });
-      return;
-    }
-    const notifier = this.notifiers[payload.type] as
-      | { send(input: unknown): Promise<SendOutcome> }
-      | undefined;
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    const timeoutMs = this.timeoutFor(payload);
-    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    const started = performance.now();
-    let outcome: SendOutcome;
-    try {
-      outcome = notifier
-        ? await notifier.send({
-            request: payload.request,
-            config: payload.config,
-            idempotencyKey: row.idempotency_key,
-            externalURL: this.o.externalURL,
-            templates: payload.templates ?? [],
-            signal: controller.signal,
-          })
-        : { ok: false, retry: false, error: `no notifier for ${payload.type}` };
-    } catch (error) {
-      outcome = { ok: false, retry: true, error: error instanceof Error ? error.message : String(error) };
-    } finally {
-      clearTimeout(timer);
-      this.controllers.delete(controller);
-    }
-    const durationMs = performance.now() - started;
-    if (controller.signal.reason === STOPPED) {
+    const result = await this.sender.send({
+      request: row.request,
+      idempotencyKey: row.idempotency_key,
+      externalURL: this.o.externalURL,
+      defaultTimeoutMs: this.o.timeoutMs,
+    });
+    if (result.stopped) {
       // Shutting down: the row is due again at once for the next worker; this was not the receiver's fault.
       await this.releaseRows([row]).catch(() => undefined);
       return;
     }
     try {
-      await this.record({ row, payload, durationMs, outcome });
+      await this.record({ row, result });
     } catch (error) {
       // The lease runs out and the row is sent again: at least once.
       this.o.log.error(
@@ -443,11 +398,11 @@ export class OutboxWorker {
 
   private async finish(items: readonly Finished[]): Promise<void> {
     const now = this.o.clock.now();
-    const results = items.map(({ row, payload, durationMs, outcome }) => {
+    const results = items.map(({ row, result: { outcome, durationMs, retriedAt } }) => {
       const attempts = row.attempts + 1;
-      const config = payload?.config ?? {};
-      const error = outcome.ok ? null : redactSecrets(outcome.error, config).slice(0, ERROR_LIMIT);
-      const since = payload?.retriedAt ?? row.created_at;
+      // The sender replaced the integration's secrets in the error and the answer.
+      const error = outcome.ok ? null : outcome.error.slice(0, ERROR_LIMIT);
+      const since = retriedAt ?? row.created_at;
       let status: "delivered" | "pending" | "dead";
       if (outcome.ok) status = "delivered";
       else if (!outcome.retry || attempts >= this.o.maxAttempts || now - since >= this.o.maxAgeMs)
@@ -463,7 +418,7 @@ export class OutboxWorker {
         duration_ms: durationMs,
         ok: outcome.ok ? 1 : 0,
         status_code: outcome.statusCode ?? null,
-        response: response === null ? null : redactSecrets(response, config).slice(0, ERROR_LIMIT),
+        response: response === null ? null : response.slice(0, ERROR_LIMIT),
       };
       return { row, outcome, attempts, status, error, attempt };
     });

@@ -1,0 +1,134 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
+import { SEND_STOPPED, type SendJob, type SendResult, sendStored } from "./send-stored.js";
+
+/** Sends outbox rows; the delivery worker does not care whether on its own thread or on another. */
+export interface SendExecutor {
+  send(job: SendJob): Promise<SendResult>;
+  /** Aborts every send in flight: each comes back with `stopped`. */
+  abortAll(): void;
+  close(): Promise<void>;
+}
+
+/** Sends on the caller's thread: for tests (fake notifiers, simulated time) and where no worker file exists. */
+export function inProcessSender(overrides: Partial<NotifierRegistry> = {}): SendExecutor {
+  const notifiers: NotifierRegistry = { ...NOTIFIERS, ...overrides };
+  let stop = new AbortController();
+  return {
+    send: (job) => sendStored(job, notifiers, stop.signal),
+    abortAll() {
+      stop.abort(SEND_STOPPED);
+      stop = new AbortController();
+    },
+    async close() {},
+  };
+}
+
+export type ToSendWorker = { type: "send"; id: number; job: SendJob } | { type: "abortAll" };
+export type FromSendWorker = { id: number; result: SendResult };
+
+const WORKER_FILE = new URL("./send-worker.js", import.meta.url);
+/** The worker holds requests in flight (at most the delivery worker's concurrency) and their sockets. */
+const WORKER_OLD_SPACE_MB = 128;
+
+/** Whether the compiled worker exists next to this module (it does in dist/, not when tests run the sources). */
+export function sendWorkerAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER_FILE));
+}
+
+/**
+ * Sends on a worker thread of their own, so that building requests, TLS, HTTP and the receivers' answers
+ * use another core than routing and the API: in an alert storm they were a fifth of the main thread's work.
+ * Messages cross in batches, once per turn of the event loop each way. A worker that dies fails its sends
+ * as retryable (the rows are retried with backoff, as after any failed attempt) and is replaced. The thread
+ * starts with the first send: an instance that never notifies runs none.
+ */
+export function threadSender(options: {
+  onWorkerError(error: unknown): void;
+  /** The worker's module; tests substitute one that can be made to crash. */
+  workerFile?: URL;
+}): SendExecutor {
+  const pending = new Map<number, (result: SendResult) => void>();
+  let nextId = 1;
+  let closing = false;
+  let queued: ToSendWorker[] = [];
+
+  const spawn = (): Worker => {
+    const created = new Worker(options.workerFile ?? WORKER_FILE, {
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB },
+    });
+    created.unref();
+    created.on("message", (messages: FromSendWorker[]) => {
+      for (const { id, result } of messages) {
+        const resolve = pending.get(id);
+        pending.delete(id);
+        resolve?.(result);
+      }
+    });
+    let replaced = false;
+    const replace = (error: unknown) => {
+      if (closing || replaced) return;
+      replaced = true;
+      options.onWorkerError(error);
+      const lost = [...pending.values()];
+      pending.clear();
+      for (const resolve of lost)
+        resolve({
+          outcome: { ok: false, retry: true, error: "the send thread stopped during the attempt" },
+          durationMs: 0,
+        });
+      worker = undefined;
+    };
+    created.on("error", replace);
+    created.on("exit", (code) => replace(new Error(`send worker exited with code ${code}`)));
+    return created;
+  };
+  let worker: Worker | undefined;
+
+  const post = (message: ToSendWorker) => {
+    if (queued.push(message) > 1) return;
+    setImmediate(() => {
+      const batch = queued;
+      queued = [];
+      worker ??= spawn();
+      worker.postMessage(batch);
+    });
+  };
+
+  return {
+    send(job) {
+      if (closing)
+        return Promise.resolve({
+          outcome: { ok: false, retry: true, error: "the send thread is closed" },
+          durationMs: 0,
+          stopped: true,
+        });
+      const id = nextId++;
+      return new Promise<SendResult>((resolve) => {
+        pending.set(id, resolve);
+        post({ type: "send", id, job });
+      });
+    },
+    abortAll() {
+      if (worker === undefined && queued.length === 0) return;
+      post({ type: "abortAll" });
+    },
+    async close() {
+      closing = true;
+      if (worker !== undefined) {
+        const exited = new Promise((resolve) => worker?.once("exit", resolve));
+        await worker.terminate();
+        await exited;
+      }
+      for (const resolve of pending.values())
+        resolve({
+          outcome: { ok: false, retry: true, error: "the send thread closed" },
+          durationMs: 0,
+          stopped: true,
+        });
+      pending.clear();
+    },
+  };
+}

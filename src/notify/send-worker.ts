@@ -1,0 +1,32 @@
+import { parentPort } from "node:worker_threads";
+import { NOTIFIERS } from "./notifiers.js";
+import type { FromSendWorker, ToSendWorker } from "./send-executor.js";
+import { SEND_STOPPED, sendStored } from "./send-stored.js";
+
+/** The send worker: sends the outbox rows it is handed and answers with each attempt's result. */
+const port = parentPort;
+if (!port) throw new Error("send-worker.js runs as a worker thread");
+let stop = new AbortController();
+
+// Results go back together, once per turn of the event loop, rather than one message per send.
+let answers: FromSendWorker[] = [];
+const answer = (message: FromSendWorker) => {
+  if (answers.push(message) > 1) return;
+  setImmediate(() => {
+    const batch = answers;
+    answers = [];
+    port.postMessage(batch);
+  });
+};
+
+port.on("message", (messages: ToSendWorker[]) => {
+  for (const message of messages) {
+    if (message.type === "abortAll") {
+      stop.abort(SEND_STOPPED);
+      stop = new AbortController();
+      continue;
+    }
+    const { id, job } = message;
+    void sendStored(job, NOTIFIERS, stop.signal).then((result) => answer({ id, result }));
+  }
+});
