@@ -55,6 +55,7 @@ export async function startAlertingApp(
     database?: TestDatabase;
     clock?: Clock;
     outbox?: NotificationOutbox;
+    groupSaveEveryMs?: number;
   } = {},
 ): Promise<AlertingTestApp> {
   const dir = mkdtempSync(join(tmpdir(), "nines-alerting-"));
@@ -81,6 +82,7 @@ export async function startAlertingApp(
     // The real outbox writes the rows; no worker runs here, so nothing is delivered.
     outbox: options.outbox ?? createNotificationOutbox({ clock }),
     schedule: clock === systemClock,
+    ...(options.groupSaveEveryMs === undefined ? {} : { groupSaveEveryMs: options.groupSaveEveryMs }),
   });
   await runtime.start();
   const server = await buildServer(

@@ -6,7 +6,7 @@
 // See bench/alerts/README.md for the workload and every field of bench/results/alerts.json.
 //
 // Usage: node bench/alerts/run.mjs
-//   env: SYSTEMS=nines,alertmanager  STORM_ALERTS=20000 STORM_BATCH=100 STORM_CLIENTS=4 STORM_MAX_S=60
+//   env: SYSTEMS=nines,alertmanager  STORM_ALERTS=20000 STORM_BATCH=100 STORM_CLIENTS=4 STORM_MAX_S=60 STORM_RATE (alerts/s; unset: as fast as answered)
 //        STORM_DRAIN_S=60 STORM_GROUP_WAIT=0s GROUP_INTERVAL=1s  LAT_GROUP_WAITS=0s,30s LAT_RATE=100 LAT_SECONDS=20
 //        LAT_BATCH=10 LAT_DRAIN_S=30  NINES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 //        NINES_CLI (another build's cli/main.js, to compare a change; default dist/cli/main.js)
@@ -56,6 +56,8 @@ const STORM_ALERTS = positive("STORM_ALERTS", 20_000);
 const STORM_BATCH = positive("STORM_BATCH", 100);
 const STORM_CLIENTS = positive("STORM_CLIENTS", 4);
 const STORM_MAX_S = positive("STORM_MAX_S", 60);
+/** Paces the storm: CPU per alert at a fixed rate compares two builds without the faster one's advantage. */
+const STORM_RATE = env.STORM_RATE === undefined ? undefined : positive("STORM_RATE", 0);
 const STORM_DRAIN_S = positive("STORM_DRAIN_S", 60);
 const GROUP_INTERVAL = env.GROUP_INTERVAL ?? "1s";
 durationMs("GROUP_INTERVAL", GROUP_INTERVAL);
@@ -414,7 +416,12 @@ async function runStorm(system, sink) {
     const t0 = performance.now();
     const client = async () => {
       while (next < batches.length && performance.now() - t0 < STORM_MAX_S * 1000) {
-        const batch = batches[next++];
+        const index = next++;
+        const batch = batches[index];
+        if (STORM_RATE !== undefined) {
+          const due = t0 + ((index * STORM_BATCH) / STORM_RATE) * 1000;
+          if (due > performance.now()) await sleep(due - performance.now());
+        }
         const at = performance.now();
         const answer = await postAlerts(server, batch.body);
         if (answer.status === 200) {
@@ -768,6 +775,7 @@ async function main() {
         batch: STORM_BATCH,
         clients: STORM_CLIENTS,
         maxSeconds: STORM_MAX_S,
+        rate: STORM_RATE ?? "unpaced",
         groupWait: "0s",
         groupInterval: GROUP_INTERVAL,
         labels:

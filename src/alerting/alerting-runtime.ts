@@ -92,6 +92,8 @@ export interface AlertingRuntimeOptions {
    * produced them, as soon as they are due.
    */
   persistDelayMs?: number;
+  /** In real time, aggregation groups are saved at most this often (ms); 2,000 unless said. */
+  groupSaveEveryMs?: number;
 }
 
 /** What GET /api/v2/status and `nines alerts` report about the runtime. */
@@ -127,6 +129,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Resolved alerts and expired silences are kept this long, as Alertmanager's --data.retention default. */
 const RETENTION_MS = 120 * 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * Aggregation groups are saved at most this often in real time, unless said. A group changes with every alert that joins
+ * it and every flush, and rewriting hundreds of them on each save was a third of a storm's database work.
+ * Losing their last changes to a crash is harmless: a restart puts every stored alert back into its group
+ * and the notification log, saved with each notification, keeps a flush from repeating one already sent
+ * (Alertmanager keeps no groups at all across a restart).
+ */
+const GROUP_SAVE_EVERY_MS_DEFAULT = 2_000;
 
 /**
  * The alerting pipeline's intake and clock: alerts from the Alertmanager API, rule groups, SLO burn tiers and
@@ -165,12 +175,17 @@ export class AlertingRuntime implements AlertSink {
   private startedAt = 0;
   private lastPersistMs = 0;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private groupsSavedAt = Number.NEGATIVE_INFINITY;
+  /** stop() is under way: its save writes everything. */
+  private stopping = false;
   private readonly schedule: boolean;
   private readonly persistDelayMs: number;
+  private readonly groupSaveEveryMs: number;
 
   constructor(private readonly options: AlertingRuntimeOptions) {
     this.schedule = options.schedule ?? true;
     this.persistDelayMs = options.persistDelayMs ?? 200;
+    this.groupSaveEveryMs = options.groupSaveEveryMs ?? GROUP_SAVE_EVERY_MS_DEFAULT;
     this.dispatcher = this.newDispatcher(undefined);
   }
 
@@ -260,6 +275,7 @@ export class AlertingRuntime implements AlertSink {
   /** Stops the timer and saves the routing state with any notification not yet in the outbox. */
   async stop(): Promise<void> {
     this.started = false;
+    this.stopping = true;
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     if (this.timer) clearTimeout(this.timer);
@@ -267,6 +283,7 @@ export class AlertingRuntime implements AlertSink {
     this.timer = null;
     this.persistTimer = null;
     await this.exclusive(() => this.persist());
+    this.stopping = false;
   }
 
   private load(): Promise<AlertingObjects> {
@@ -468,9 +485,9 @@ export class AlertingRuntime implements AlertSink {
     });
   }
 
-  private persistSoon(): void {
+  private persistSoon(atLeastMs = 0): void {
     if (this.persistTimer !== null || !this.schedule) return;
-    const delay = Math.min(Math.max(this.persistDelayMs, 2 * this.lastPersistMs), 5_000);
+    const delay = Math.max(atLeastMs, Math.min(Math.max(this.persistDelayMs, 2 * this.lastPersistMs), 5_000));
     this.persistTimer = setTimeout(() => {
       this.persistTimer = null;
       this.exclusive(() => this.persist()).catch(() => {});
@@ -488,7 +505,10 @@ export class AlertingRuntime implements AlertSink {
     const started = performance.now();
     const requests = this.pending.splice(0);
     const savedAt = clock.now();
-    const changes = this.dispatcher.changesSince(this.saved);
+    // In simulated time (tests, tools) every save is complete; in real time groups wait for their period.
+    const groupsDue =
+      !this.schedule || this.stopping || savedAt - this.groupsSavedAt >= this.groupSaveEveryMs;
+    const changes = this.dispatcher.changesSince(this.saved, { groups: groupsDue });
     const deliveries = this.setup?.deliveries;
     try {
       await db.transaction().execute(async (trx) => {
@@ -508,6 +528,9 @@ export class AlertingRuntime implements AlertSink {
       for (const { kind, id } of changes.removed) this.saved[kind].delete(id);
       this.legacyRow = false;
       this.saveFailed = false;
+      if (groupsDue) this.groupsSavedAt = savedAt;
+      // Groups left out are saved when their period ends, whether or not anything else changes by then.
+      else this.persistSoon(this.groupsSavedAt + this.groupSaveEveryMs - savedAt);
     } catch (error) {
       this.saveFailed = true;
       // Kept for the next save: the in-memory log already counts them as sent.

@@ -987,9 +987,11 @@ export class AlertDispatcher {
    * The parts of the state that differ from what `saved` says was last written, so that a save writes only
    * those. Alerts and log entries are replaced on change, never edited, and a trace only grows, so they are
    * compared by reference; a group and an alert's record by their revision (touchGroup, touchAlert); a part
-   * read back at start (a JSON token) by its JSON, once.
+   * read back at start (a JSON token) by its JSON, once. Without `groups`, aggregation groups are left for a
+   * later save (their changes are neither listed nor forgotten).
    */
-  changesSince(saved: Readonly<SavedParts>): RoutingStateChanges {
+  changesSince(saved: Readonly<SavedParts>, options: { groups?: boolean } = {}): RoutingStateChanges {
+    const withGroups = options.groups ?? true;
     const changes: RoutingStateChanges = { seq: this.seq, changed: [], unchanged: [], removed: [] };
     const visit = (kind: PartKind, id: string, token: readonly unknown[], json: () => string) => {
       const before = saved[kind].get(id);
@@ -998,10 +1000,11 @@ export class AlertDispatcher {
       if (before === text) changes.unchanged.push({ kind, id, token });
       else changes.changed.push({ kind, id, key: partKey(kind, id), json: text, token });
     };
-    for (const g of this.groups.values())
-      visit("group", g.id, [g, this.groupRevisions.get(g) ?? 0], () =>
-        JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }),
-      );
+    if (withGroups)
+      for (const g of this.groups.values())
+        visit("group", g.id, [g, this.groupRevisions.get(g) ?? 0], () =>
+          JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }),
+        );
     for (const [key, entry] of this.log)
       visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
     const exists = (fp: string) => this.alertsByFp.has(fp) || this.traces.has(fp) || this.mutes.has(fp);
@@ -1034,7 +1037,7 @@ export class AlertDispatcher {
       for (const id of saved[kind].keys())
         if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });
     };
-    gone("group", (id) => this.groups.has(id));
+    if (withGroups) gone("group", (id) => this.groups.has(id));
     gone("log", (id) => this.log.has(id));
     return changes;
   }
