@@ -422,7 +422,7 @@ export class AlertingRuntime implements AlertSink {
           if (!stored.some((s) => s.intake === intake)) intake.resolve({ accepted: 0, rejected });
         return;
       }
-      for (const { valid } of stored) this.dispatcher.receive(valid.map(toIncoming));
+      for (const { valid } of stored) this.dispatcher.receiveChecked(valid);
       // Receiving runs the flushes that were due: their notifications are saved at once, as in tick().
       await this.saveSoon();
       this.reschedule();
