@@ -524,6 +524,7 @@ async function runLatency(system, sink, groupWait) {
     let behindMs = 0;
     const inflight = [];
     const cpu0 = cpuSeconds(server.child.pid);
+    const threads0 = threadCpuSeconds(server.child.pid);
     const t0 = performance.now();
     for (let b = 0; b < batchCount; b++) {
       const due = t0 + b * intervalMs;
@@ -558,6 +559,7 @@ async function runLatency(system, sink, groupWait) {
     const t1 = performance.now();
     const complete = await waitDelivered(sink, accepted, t1 + groupWaitMs + LAT_DRAIN_S * 1000);
     const cpu = cpuSeconds(server.child.pid) - cpu0;
+    const threads1 = threadCpuSeconds(server.child.pid);
     const mem = memory(server.child.pid);
     const latencies = [];
     let delivered = 0;
@@ -595,6 +597,12 @@ async function runLatency(system, sink, groupWait) {
       overGroupWaitMs: latencyStats(over),
       p99WithinGoal: p99 !== null && p99 <= groupWaitMs + GOAL_LATENCY_SLACK_MS,
       cpuSeconds: round(cpu, 2),
+      ...(system === "nines"
+        ? {
+            mainThreadCpuSeconds: round(threads1.main - threads0.main, 2),
+            otherThreadsCpuSeconds: round(threads1.others - threads0.others, 2),
+          }
+        : {}),
       rssMiB: mem.rssMiB,
       peakRssMiB: mem.peakRssMiB,
       ...(breakdown ? { ninesBreakdown: breakdown } : {}),
