@@ -55,7 +55,7 @@ export async function startAlertingApp(
     database?: TestDatabase;
     clock?: Clock;
     outbox?: NotificationOutbox;
-    groupSaveEveryMs?: number;
+    periodicSaveMs?: number;
   } = {},
 ): Promise<AlertingTestApp> {
   const dir = mkdtempSync(join(tmpdir(), "nines-alerting-"));
@@ -82,7 +82,7 @@ export async function startAlertingApp(
     // The real outbox writes the rows; no worker runs here, so nothing is delivered.
     outbox: options.outbox ?? createNotificationOutbox({ clock }),
     schedule: clock === systemClock,
-    ...(options.groupSaveEveryMs === undefined ? {} : { groupSaveEveryMs: options.groupSaveEveryMs }),
+    ...(options.periodicSaveMs === undefined ? {} : { periodicSaveMs: options.periodicSaveMs }),
   });
   await runtime.start();
   const server = await buildServer(

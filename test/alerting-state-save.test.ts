@@ -264,7 +264,7 @@ describe.each(DIALECTS)("routing state saved by parts (%s)", (dialect) => {
   });
 });
 
-describe.each(DIALECTS)("aggregation groups saved by period in real time (%s)", (dialect) => {
+describe.each(DIALECTS)("groups and alert records saved by period in real time (%s)", (dialect) => {
   const yaml = amConfigYaml({ groupWait: "0s" });
   const now = () => new Date().toISOString();
   const firing = (i: number): IncomingAlert => ({
@@ -277,18 +277,21 @@ describe.each(DIALECTS)("aggregation groups saved by period in real time (%s)", 
     t.test.app.database.db.selectFrom("notification_outbox").select("group_hash").execute();
   const groupKeys = async (t: AlertingTestApp) =>
     (await stateKeys(t)).filter((k) => k.startsWith("routing/group:"));
+  const recordKeys = async (t: AlertingTestApp) =>
+    (await stateKeys(t)).filter((k) => k.startsWith("routing/alert:"));
 
-  it("saves notifications and alert records at once, groups within their period and at stop", async () => {
-    const t = await startAlertingApp(dialect, { configYaml: yaml, groupSaveEveryMs: 300 });
+  it("saves notifications and their log at once, groups and alert records within their period and at stop", async () => {
+    const t = await startAlertingApp(dialect, { configYaml: yaml, periodicSaveMs: 300 });
     try {
       await t.runtime.receive([firing(1), firing(2), firing(3)], "api");
       // group_wait 0s: three notifications, saved promptly with the log entries that record them.
       await expect.poll(async () => (await outboxRows(t)).length, { timeout: 5000 }).toBe(3);
       await expect.poll(async () => (await groupKeys(t)).length, { timeout: 5000 }).toBe(3);
+      await expect.poll(async () => (await recordKeys(t)).length, { timeout: 5000 }).toBe(3);
     } finally {
       await t.close();
     }
-    const slow = await startAlertingApp(dialect, { configYaml: yaml, groupSaveEveryMs: 3_600_000 });
+    const slow = await startAlertingApp(dialect, { configYaml: yaml, periodicSaveMs: 3_600_000 });
     try {
       await slow.runtime.receive([firing(4)], "api");
       await expect.poll(async () => (await outboxRows(slow)).length, { timeout: 5000 }).toBe(1);
@@ -296,18 +299,20 @@ describe.each(DIALECTS)("aggregation groups saved by period in real time (%s)", 
         .poll(async () => (await stateKeys(slow)).filter((k) => k.startsWith("routing/log")).length)
         .toBe(1);
       expect(await groupKeys(slow)).toEqual([]);
+      expect(await recordKeys(slow)).toEqual([]);
       await slow.runtime.stop();
       expect(await groupKeys(slow)).toHaveLength(1);
+      expect(await recordKeys(slow)).toHaveLength(1);
     } finally {
       await slow.close();
     }
   });
 
-  it("after a crash that lost the groups' last changes, the alerts are grouped again and nothing is sent twice", async () => {
+  it("after a crash that lost the groups' and records' last changes, the alerts are routed again and nothing is sent twice", async () => {
     const database = await newTestDatabase(dialect);
     const first = await startAlertingApp(dialect, {
       configYaml: yaml,
-      groupSaveEveryMs: 3_600_000,
+      periodicSaveMs: 3_600_000,
       database,
     });
     await first.runtime.receive([firing(1), firing(2), firing(3), firing(4)], "api");
@@ -317,6 +322,7 @@ describe.each(DIALECTS)("aggregation groups saved by period in real time (%s)", 
       .toBe(3);
     const groups = first.runtime.groups().map((g) => [g.groupKey, [...g.alerts].sort()]);
     expect(await groupKeys(first)).toEqual([]);
+    expect(await recordKeys(first)).toEqual([]);
     await first.close({ keepDatabase: true, graceful: false });
 
     const second = await startAlertingApp(dialect, { configYaml: yaml, database });

@@ -92,8 +92,8 @@ export interface AlertingRuntimeOptions {
    * produced them, as soon as they are due.
    */
   persistDelayMs?: number;
-  /** In real time, aggregation groups are saved at most this often (ms); 2,000 unless said. */
-  groupSaveEveryMs?: number;
+  /** In real time, aggregation groups and alert records are saved at most this often (ms); 2,000 unless said. */
+  periodicSaveMs?: number;
 }
 
 /** What GET /api/v2/status and `nines alerts` report about the runtime. */
@@ -130,13 +130,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETENTION_MS = 120 * 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
 /**
- * Aggregation groups are saved at most this often in real time, unless said. A group changes with every alert that joins
- * it and every flush, and rewriting hundreds of them on each save was a third of a storm's database work.
- * Losing their last changes to a crash is harmless: a restart puts every stored alert back into its group
- * and the notification log, saved with each notification, keeps a flush from repeating one already sent
- * (Alertmanager keeps no groups at all across a restart).
+ * In real time, aggregation groups and alert records are saved at most this often, unless said; the
+ * notification log is saved at once with the notifications it records. Groups change with every alert that
+ * joins them and every flush, records with every event of an alert's trace: rewriting them on each save was
+ * most of what an alert storm wrote (records: 24 MB for 20,000 alerts; 18 MB by period). Losing their last changes to a
+ * crash costs nothing that matters: a restart routes again every alert stored since the records were last
+ * all saved and puts every alert back into its group, and the saved log keeps those flushes from repeating a
+ * notification (Alertmanager keeps neither across a restart). The traces lose the events of those seconds.
  */
-const GROUP_SAVE_EVERY_MS_DEFAULT = 2_000;
+const PERIODIC_SAVE_MS_DEFAULT = 2_000;
 
 /**
  * The alerting pipeline's intake and clock: alerts from the Alertmanager API, rule groups, SLO burn tiers and
@@ -175,17 +177,18 @@ export class AlertingRuntime implements AlertSink {
   private startedAt = 0;
   private lastPersistMs = 0;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
-  private groupsSavedAt = Number.NEGATIVE_INFINITY;
+  /** When groups and alert records were last all saved. */
+  private periodicSavedAt = Number.NEGATIVE_INFINITY;
   /** stop() is under way: its save writes everything. */
   private stopping = false;
   private readonly schedule: boolean;
   private readonly persistDelayMs: number;
-  private readonly groupSaveEveryMs: number;
+  private readonly periodicSaveMs: number;
 
   constructor(private readonly options: AlertingRuntimeOptions) {
     this.schedule = options.schedule ?? true;
     this.persistDelayMs = options.persistDelayMs ?? 200;
-    this.groupSaveEveryMs = options.groupSaveEveryMs ?? GROUP_SAVE_EVERY_MS_DEFAULT;
+    this.periodicSaveMs = options.periodicSaveMs ?? PERIODIC_SAVE_MS_DEFAULT;
     this.dispatcher = this.newDispatcher(undefined);
   }
 
@@ -505,10 +508,11 @@ export class AlertingRuntime implements AlertSink {
     const started = performance.now();
     const requests = this.pending.splice(0);
     const savedAt = clock.now();
-    // In simulated time (tests, tools) every save is complete; in real time groups wait for their period.
-    const groupsDue =
-      !this.schedule || this.stopping || savedAt - this.groupsSavedAt >= this.groupSaveEveryMs;
-    const changes = this.dispatcher.changesSince(this.saved, { groups: groupsDue });
+    // In simulated time (tests, tools) every save is complete; in real time groups and records wait for
+    // their period.
+    const periodic = !this.schedule || this.stopping || savedAt - this.periodicSavedAt >= this.periodicSaveMs;
+    const changes = this.dispatcher.changesSince(this.saved, { periodic });
+    const recordsSavedAt = periodic ? savedAt : Math.max(0, this.periodicSavedAt);
     const deliveries = this.setup?.deliveries;
     try {
       await db.transaction().execute(async (trx) => {
@@ -521,16 +525,16 @@ export class AlertingRuntime implements AlertSink {
           await pruneAlerting(trx, savedAt - RETENTION_MS, this.setup?.config.resolveTimeoutMs ?? 300_000);
           this.lastPruneAt = savedAt;
         }
-        await saveRoutingChanges(trx, changes, savedAt, this.legacyRow);
+        await saveRoutingChanges(trx, changes, savedAt, this.legacyRow, recordsSavedAt);
       });
       for (const { kind, id, token } of [...changes.changed, ...changes.unchanged])
         this.saved[kind].set(id, token);
       for (const { kind, id } of changes.removed) this.saved[kind].delete(id);
       this.legacyRow = false;
       this.saveFailed = false;
-      if (groupsDue) this.groupsSavedAt = savedAt;
-      // Groups left out are saved when their period ends, whether or not anything else changes by then.
-      else this.persistSoon(this.groupsSavedAt + this.groupSaveEveryMs - savedAt);
+      if (periodic) this.periodicSavedAt = savedAt;
+      // What was left out is saved when its period ends, whether or not anything else changes by then.
+      else this.persistSoon(this.periodicSavedAt + this.periodicSaveMs - savedAt);
     } catch (error) {
       this.saveFailed = true;
       // Kept for the next save: the in-memory log already counts them as sent.

@@ -28,9 +28,15 @@ interface Meta {
   version: 2;
   savedAt: number;
   seq: number;
+  /**
+   * When every alert record was last saved (saves in between write only the notification log); absent in
+   * rows written before records were saved by period, when every save wrote them.
+   */
+  recordsSavedAt?: number;
 }
 
 export interface LoadedRoutingState {
+  /** When every alert's record was last saved: an alert stored after it may be missing from the state. */
   savedAt: number;
   snapshot: RoutingSnapshot;
   /** Each part's JSON as stored, for the first save after start to skip what did not change. */
@@ -115,21 +121,28 @@ export async function loadRoutingState(db: Kysely<Schema>): Promise<LoadedRoutin
       .map((g) => ({ ...g, alerts: g.alerts.filter(([fp]) => known.has(fp)) }))
       .filter((g) => g.alerts.length > 0);
   }
-  return { savedAt: meta.savedAt, snapshot, parts, legacy: legacy !== undefined, missingAlerts };
+  return {
+    savedAt: meta.recordsSavedAt ?? meta.savedAt,
+    snapshot,
+    parts,
+    legacy: legacy !== undefined,
+    missingAlerts,
+  };
 }
 
 /**
  * Writes the changed parts, deletes the removed ones (and the earlier version's snapshot when `dropLegacy`),
- * and records when and at which sequence the state was saved, in the caller's transaction. Returns the bytes
- * of JSON written.
+ * and records when and at which sequence the state was saved and when every alert record last was, in the
+ * caller's transaction. Returns the bytes of JSON written.
  */
 export async function saveRoutingChanges(
   db: Kysely<Schema>,
   changes: RoutingStateChanges,
   savedAt: number,
   dropLegacy: boolean,
+  recordsSavedAt: number,
 ): Promise<number> {
-  const meta: Meta = { version: 2, savedAt, seq: changes.seq };
+  const meta: Meta = { version: 2, savedAt, seq: changes.seq, recordsSavedAt };
   const rows = [
     ...changes.changed.map((c) => ({ key: ROW_PREFIX + c.key, value: c.json, updated_at: savedAt })),
     { key: META_KEY, value: JSON.stringify(meta), updated_at: savedAt },

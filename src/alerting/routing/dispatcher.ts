@@ -1023,11 +1023,12 @@ export class AlertDispatcher {
    * The parts of the state that differ from what `saved` says was last written, so that a save writes only
    * those. Alerts and log entries are replaced on change, never edited, and a trace only grows, so they are
    * compared by reference; a group and an alert's record by their revision (touchGroup, touchAlert); a part
-   * read back at start (a JSON token) by its JSON, once. Without `groups`, aggregation groups are left for a
-   * later save (their changes are neither listed nor forgotten).
+   * read back at start (a JSON token) by its JSON, once. Without `periodic`, aggregation groups and alert
+   * records are left for a later save (their changes are neither listed nor forgotten): only the notification
+   * log.
    */
-  changesSince(saved: Readonly<SavedParts>, options: { groups?: boolean } = {}): RoutingStateChanges {
-    const withGroups = options.groups ?? true;
+  changesSince(saved: Readonly<SavedParts>, options: { periodic?: boolean } = {}): RoutingStateChanges {
+    const periodic = options.periodic ?? true;
     const changes: RoutingStateChanges = { seq: this.seq, changed: [], unchanged: [], removed: [] };
     const visit = (kind: PartKind, id: string, token: readonly unknown[], json: () => string) => {
       const before = saved[kind].get(id);
@@ -1036,13 +1037,20 @@ export class AlertDispatcher {
       if (before === text) changes.unchanged.push({ kind, id, token });
       else changes.changed.push({ kind, id, key: partKey(kind, id), json: text, token });
     };
-    if (withGroups)
+    if (periodic)
       for (const g of this.groups.values())
         visit("group", g.id, [g, this.groupRevisions.get(g) ?? 0], () =>
           JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }),
         );
     for (const [key, entry] of this.log)
       visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
+    const gone = (kind: PartKind, exists: (id: string) => boolean) => {
+      for (const id of saved[kind].keys())
+        if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });
+    };
+    gone("log", (id) => this.log.has(id));
+    if (!periodic) return changes;
+    gone("group", (id) => this.groups.has(id));
     const exists = (fp: string) => this.alertsByFp.has(fp) || this.traces.has(fp) || this.mutes.has(fp);
     // A new or restored dispatcher does not know what `saved` holds: its first save compares every saved
     // alert once. After that only alerts touched since (garbage collection touches what it deletes) can
@@ -1069,12 +1077,6 @@ export class AlertDispatcher {
         JSON.stringify(savedAlertRecord(this.alertsByFp.get(fp), this.mutes.get(fp), this.traces.get(fp))),
       );
     }
-    const gone = (kind: PartKind, exists: (id: string) => boolean) => {
-      for (const id of saved[kind].keys())
-        if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });
-    };
-    if (withGroups) gone("group", (id) => this.groups.has(id));
-    gone("log", (id) => this.log.has(id));
     return changes;
   }
 
