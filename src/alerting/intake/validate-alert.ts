@@ -1,17 +1,9 @@
 import { CLASSIC_LABEL_NAME } from "../../promql/index.js";
 import type { IncomingAlert } from "../alert-model.js";
-import { fingerprint } from "../routing/index.js";
+import { type CheckedAlert, fingerprint } from "../routing/index.js";
 
-/** An alert after Alertmanager's API defaults and validation; endsAt is null while the resolve timeout runs. */
-export interface ValidAlert {
-  fingerprint: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: number;
-  /** Null: the sender gave no end, the alert resolves after resolve_timeout without an update. */
-  endsAt: number | null;
-  generatorURL: string | null;
-}
+/** What validateAlert returns: the routing dispatcher takes it as it is (receiveChecked). */
+export type ValidAlert = CheckedAlert;
 
 function parseTime(text: unknown, field: string): number | undefined | { error: string } {
   if (text === undefined || text === null || text === "") return undefined;

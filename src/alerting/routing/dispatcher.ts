@@ -246,7 +246,10 @@ function savedAlertRecord(
   return record;
 }
 
-/** An alert validated by the intake: labels without empty values, times in ms, null endsAt for "none given". */
+/**
+ * An alert after Alertmanager's API defaults and validation (the intake's validateAlert): labels without
+ * empty values, times in ms; endsAt is null while the resolve timeout runs (the sender gave no end).
+ */
 export interface CheckedAlert {
   fingerprint: string;
   labels: Record<string, string>;

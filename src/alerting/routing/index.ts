@@ -33,6 +33,7 @@ export {
   AlertDispatcher,
   SEND_RESOLVED_DEFAULT,
   type AlertStatus,
+  type CheckedAlert,
   type DispatcherOptions,
   type GroupStatus,
   type NotificationRequest,
