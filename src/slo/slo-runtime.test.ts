@@ -55,6 +55,7 @@ async function loadedRuntime(
   specs: Record<string, unknown>,
   backend: MetricsBackend,
   clock: ManualClock,
+  replayChunkSamples?: number,
 ): Promise<SloRuntime> {
   const { db } = openDatabase({ url: "sqlite::memory:", dataDir: "." });
   await migrateToLatest(db);
@@ -73,6 +74,7 @@ async function loadedRuntime(
     events: createEventBus(() => {}),
     backend: () => backend,
     schedule: false,
+    ...(replayChunkSamples === undefined ? {} : { replayChunkSamples }),
   });
   await runtime.reload();
   await db.destroy();
@@ -89,13 +91,13 @@ function statusesOf(runtime: SloRuntime) {
 
 describe("SloRuntime replay", () => {
   /** Statuses after a fresh runtime replays `specs` from the two bursts. */
-  async function replayed(specs: Record<string, unknown>) {
+  async function replayed(specs: Record<string, unknown>, replayChunkSamples?: number) {
     const counting = countingBackend(localBackend(new MemoryMetricsStore()));
     // Two bursts in a 30-day window: 3 hours 20 days ago, and the last 2 hours.
     await writeTraffic(counting.backend, NOW - 20 * DAY, NOW - 20 * DAY + 3 * HOUR);
     await writeTraffic(counting.backend, NOW - 2 * HOUR, NOW);
-    const runtime = await loadedRuntime(specs, counting.backend, new ManualClock(NOW));
-    return { statuses: statusesOf(runtime), steps: counting.steps() };
+    const runtime = await loadedRuntime(specs, counting.backend, new ManualClock(NOW), replayChunkSamples);
+    return { statuses: statusesOf(runtime), steps: counting.steps(), queries: counting.queries() };
   }
 
   const ratio = (bad: string, total: string, extra: Record<string, unknown> = {}) => ({
@@ -157,6 +159,34 @@ describe("SloRuntime replay", () => {
       expect(status, key).toEqual(full.statuses.get(key));
     }
     expect(skipping.steps * 20).toBeLessThan(full.steps);
+  });
+
+  it("replays in ranges that hold about as many samples as a query may fetch, with the same counts", async () => {
+    const specs = {
+      grouped: ratio("", "", {
+        groupBy: ["route"],
+        sli: {
+          ratio: {
+            bad: 'sum by (route) (rate(req_total{code=~"5.."}[{{.window}}]))',
+            total: "sum by (route) (rate(req_total[{{.window}}]))",
+          },
+        },
+      }),
+      plain: ratio('sum(rate(req_total{code=~"5.."}[{{.window}}]))', "sum(rate(req_total[{{.window}}]))"),
+    };
+    const whole = await replayed(specs);
+    // The total reads 3 series, 12 samples a minute: 100 samples make 8-minute ranges.
+    const chunked = await replayed(specs, 100);
+    expect(chunked.statuses.size).toBe(3);
+    for (const [key, status] of chunked.statuses) {
+      expect(status.total, key).toBeGreaterThan(0);
+      expect(status, key).toEqual(whole.statuses.get(key));
+    }
+    expect(chunked.steps).toBe(whole.steps);
+    // Each SLO: a presence query, then two queries per range (one range per burst in one piece; 5 hours of
+    // steps in 8-minute pieces).
+    expect(whole.queries).toBe(2 * (1 + 2 * 2));
+    expect(chunked.queries).toBeGreaterThanOrEqual(2 * (1 + 2 * Math.ceil((5 * 60) / 8)));
   });
 });
 
