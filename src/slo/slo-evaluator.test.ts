@@ -72,6 +72,22 @@ describe("multi-window burn-rate alerts in simulated time (99.9% over 30 days, s
     );
   });
 
+  it("says which tiers fire as evaluate() does, tier by tier, without the status", () => {
+    // 2% errors from T0 page, then the ticket tiers burn under the firing page tiers (suppressed).
+    const slo = new SloEvaluator(thirtyDays);
+    const firing: boolean[] = [];
+    const seen = new Set<string>();
+    for (let t = T0 - 3 * DAY; t < T0 + DAY; t += MINUTE) {
+      slo.record(t + MINUTE - 1, t >= T0 ? 980 : 1000, 1000);
+      slo.firing(t + MINUTE, firing);
+      const tiers = slo.evaluate(t + MINUTE).tiers;
+      expect(firing.slice(0, tiers.length)).toEqual(tiers.map((tier) => tier.firing));
+      for (const tier of tiers) seen.add(`${tier.name} ${tier.burning} ${tier.firing}`);
+    }
+    expect(seen).toContain("page-fast true true");
+    expect(seen).toContain("ticket-fast true false");
+  });
+
   it("a firing page tier suppresses the ticket tiers of the same SLO", () => {
     const slo = new SloEvaluator(thirtyDays);
     for (let t = T0 - 3 * DAY; t < T0 + 2 * DAY; t += MINUTE) slo.record(t, t >= T0 ? 0 : 1000, 1000);

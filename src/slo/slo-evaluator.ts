@@ -23,7 +23,8 @@ const LONGEST_QUARTER_MS = 92 * DAY + HOUR;
 /** Scratch for evaluate(), which runs to completion: sums and burn rates per distinct window, burning per tier. */
 const SUMS: BadAndTotal = { bad: 0, total: 0 };
 const WINDOW_TOTALS: number[] = [];
-const WINDOW_BURNS: Array<number | null> = [];
+/** NaN for a window without events: an array of numbers only keeps them unboxed (no allocation per store). */
+const WINDOW_BURNS: number[] = [];
 const BURNING: boolean[] = [];
 
 export type Budgeting =
@@ -179,28 +180,8 @@ export class SloEvaluator {
     const consumed = errorRatio === null ? null : burnRate(errorRatio, objectivePercent);
     const budgetMs = nominalLengthMs(this.target.window, window) * (1 - objectivePercent / 100);
 
-    // Tiers share windows (and "now" and the trend reuse theirs): each window is summed once.
-    const { lengths } = this.windows;
-    for (let i = 0; i < lengths.length; i++) {
-      SUMS.bad = 0;
-      SUMS.total = 0;
-      this.budget.addWindow(lengths[i] as number, now, MINUTE, SUMS);
-      const windowGood = SUMS.total - SUMS.bad;
-      WINDOW_TOTALS[i] = SUMS.total;
-      WINDOW_BURNS[i] =
-        SUMS.total > 0 ? burnRate(Math.max(0, 1 - windowGood / SUMS.total), objectivePercent) : null;
-    }
+    const pageBurning = this.sumWindows(now);
     const { tiers: tierWindows } = this.windows;
-    let pageBurning = false;
-    for (let i = 0; i < this.target.tiers.length; i++) {
-      const tier = this.target.tiers[i] as BurnRateTier;
-      const { long, short } = tierWindows[i] as { long: number; short: number };
-      const enough = (WINDOW_TOTALS[long] as number) >= Math.max(1, this.target.minEvents);
-      const isBurning =
-        enough && (WINDOW_BURNS[long] ?? 0) >= tier.factor && (WINDOW_BURNS[short] ?? 0) >= tier.factor;
-      BURNING[i] = isBurning;
-      if (isBurning && tier.severity === "page") pageBurning = true;
-    }
     const tiers: TierState[] = this.target.tiers.map((tier, i) => {
       const { long, short } = tierWindows[i] as { long: number; short: number };
       const isBurning = BURNING[i] === true;
@@ -210,16 +191,16 @@ export class SloEvaluator {
         factor: tier.factor,
         longWindowMs: tier.longWindowMs,
         shortWindowMs: tier.shortWindowMs,
-        longBurnRate: WINDOW_BURNS[long] ?? null,
-        shortBurnRate: WINDOW_BURNS[short] ?? null,
+        longBurnRate: burnOf(long),
+        shortBurnRate: burnOf(short),
         eventsInLongWindow: WINDOW_TOTALS[long] as number,
         burning: isBurning,
         firing: isBurning && !(tier.severity === "ticket" && pageBurning),
       };
     });
 
-    const burnNow = WINDOW_BURNS[this.windows.now] ?? null;
-    const trend = WINDOW_BURNS[this.windows.trend] ?? null;
+    const burnNow = burnOf(this.windows.now);
+    const trend = burnOf(this.windows.trend);
     const remaining = consumed === null ? null : 1 - consumed;
     const windowMs = nominalWindowMs(this.target.window);
     const exhaustionAt =
@@ -253,6 +234,50 @@ export class SloEvaluator {
     };
   }
 
+  /**
+   * Which tiers fire at `now`, into `out` by tier index: what `evaluate(now)` says of each tier's `firing`,
+   * without the status. The runtime asks this of every SLO each minute and evaluates only those whose
+   * tiers changed: a status is about 35 objects, 10,000 of them a minute.
+   */
+  firing(now: number, out: boolean[]): void {
+    if (this.target.budgeting.method === "timeslices") this.closeSlices(now);
+    const pageBurning = this.sumWindows(now);
+    for (let i = 0; i < this.target.tiers.length; i++) {
+      const tier = this.target.tiers[i] as BurnRateTier;
+      out[i] = BURNING[i] === true && !(tier.severity === "ticket" && pageBurning);
+    }
+  }
+
+  /**
+   * Sums each distinct window ending at `now` into WINDOW_TOTALS and WINDOW_BURNS, and which tiers burn into
+   * BURNING; returns whether a page tier burns. Tiers share windows (and "now" and the trend reuse theirs):
+   * each window is summed once.
+   */
+  private sumWindows(now: number): boolean {
+    const { objectivePercent } = this.target;
+    const { lengths } = this.windows;
+    for (let i = 0; i < lengths.length; i++) {
+      SUMS.bad = 0;
+      SUMS.total = 0;
+      this.budget.addWindow(lengths[i] as number, now, MINUTE, SUMS);
+      const windowGood = SUMS.total - SUMS.bad;
+      WINDOW_TOTALS[i] = SUMS.total;
+      WINDOW_BURNS[i] =
+        SUMS.total > 0 ? burnRate(Math.max(0, 1 - windowGood / SUMS.total), objectivePercent) : Number.NaN;
+    }
+    const { tiers: tierWindows } = this.windows;
+    let pageBurning = false;
+    for (let i = 0; i < this.target.tiers.length; i++) {
+      const tier = this.target.tiers[i] as BurnRateTier;
+      const { long, short } = tierWindows[i] as { long: number; short: number };
+      const enough = (WINDOW_TOTALS[long] as number) >= Math.max(1, this.target.minEvents);
+      const isBurning = enough && (burnOf(long) ?? 0) >= tier.factor && (burnOf(short) ?? 0) >= tier.factor;
+      BURNING[i] = isBurning;
+      if (isBurning && tier.severity === "page") pageBurning = true;
+    }
+    return pageBurning;
+  }
+
   /** Closes every slice that ended by `t`: a slice with events is good when its good share meets the target. */
   private closeSlices(t: number): void {
     if (this.target.budgeting.method !== "timeslices") return;
@@ -273,6 +298,12 @@ export class SloEvaluator {
     }
     this.nextSlice = Math.max(this.nextSlice, current);
   }
+}
+
+/** The burn rate summed into WINDOW_BURNS[i], null for a window without events. */
+function burnOf(i: number): number | null {
+  const burn = WINDOW_BURNS[i] as number;
+  return Number.isNaN(burn) ? null : burn;
 }
 
 /**

@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../platform/clock.js";
 import { openDatabase } from "../platform/db/database.js";
 import { migrateToLatest } from "../platform/db/migrate.js";
-import { createEventBus } from "../platform/events.js";
+import { createEventBus, type EventBus } from "../platform/events.js";
 import { silentLogger } from "../platform/logger.js";
 import { labelsFrom } from "../promql/index.js";
 import { localBackend, type MetricsBackend, MemoryMetricsStore } from "../tsdb/index.js";
 import { SloSpec } from "./slo-kind.js";
-import { SloRuntime } from "./slo-runtime.js";
+import { type SloAlert, SloRuntime } from "./slo-runtime.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -55,6 +55,7 @@ async function loadedRuntime(
   specs: Record<string, unknown>,
   backend: MetricsBackend,
   clock: ManualClock,
+  options: { replayChunkSamples?: number; events?: EventBus } = {},
 ): Promise<SloRuntime> {
   const { db } = openDatabase({ url: "sqlite::memory:", dataDir: "." });
   await migrateToLatest(db);
@@ -70,9 +71,10 @@ async function loadedRuntime(
     db,
     clock,
     log: silentLogger,
-    events: createEventBus(() => {}),
+    events: options.events ?? createEventBus(() => {}),
     backend: () => backend,
     schedule: false,
+    ...(options.replayChunkSamples === undefined ? {} : { replayChunkSamples: options.replayChunkSamples }),
   });
   await runtime.reload();
   await db.destroy();
@@ -89,13 +91,15 @@ function statusesOf(runtime: SloRuntime) {
 
 describe("SloRuntime replay", () => {
   /** Statuses after a fresh runtime replays `specs` from the two bursts. */
-  async function replayed(specs: Record<string, unknown>) {
+  async function replayed(specs: Record<string, unknown>, replayChunkSamples?: number) {
     const counting = countingBackend(localBackend(new MemoryMetricsStore()));
     // Two bursts in a 30-day window: 3 hours 20 days ago, and the last 2 hours.
     await writeTraffic(counting.backend, NOW - 20 * DAY, NOW - 20 * DAY + 3 * HOUR);
     await writeTraffic(counting.backend, NOW - 2 * HOUR, NOW);
-    const runtime = await loadedRuntime(specs, counting.backend, new ManualClock(NOW));
-    return { statuses: statusesOf(runtime), steps: counting.steps() };
+    const runtime = await loadedRuntime(specs, counting.backend, new ManualClock(NOW), {
+      replayChunkSamples,
+    });
+    return { statuses: statusesOf(runtime), steps: counting.steps(), queries: counting.queries() };
   }
 
   const ratio = (bad: string, total: string, extra: Record<string, unknown> = {}) => ({
@@ -157,6 +161,71 @@ describe("SloRuntime replay", () => {
       expect(status, key).toEqual(full.statuses.get(key));
     }
     expect(skipping.steps * 20).toBeLessThan(full.steps);
+  });
+
+  it("replays in ranges that hold about as many samples as a query may fetch, with the same counts", async () => {
+    const specs = {
+      grouped: ratio("", "", {
+        groupBy: ["route"],
+        sli: {
+          ratio: {
+            bad: 'sum by (route) (rate(req_total{code=~"5.."}[{{.window}}]))',
+            total: "sum by (route) (rate(req_total[{{.window}}]))",
+          },
+        },
+      }),
+      plain: ratio('sum(rate(req_total{code=~"5.."}[{{.window}}]))', "sum(rate(req_total[{{.window}}]))"),
+    };
+    const whole = await replayed(specs);
+    // The total reads 3 series, 12 samples a minute: 100 samples make 8-minute ranges.
+    const chunked = await replayed(specs, 100);
+    expect(chunked.statuses.size).toBe(3);
+    for (const [key, status] of chunked.statuses) {
+      expect(status.total, key).toBeGreaterThan(0);
+      expect(status, key).toEqual(whole.statuses.get(key));
+    }
+    expect(chunked.steps).toBe(whole.steps);
+    // Each SLO: a presence query, then two queries per range (one range per burst in one piece; 5 hours of
+    // steps in 8-minute pieces).
+    expect(whole.queries).toBe(2 * (1 + 2 * 2));
+    expect(chunked.queries).toBeGreaterThanOrEqual(2 * (1 + 2 * Math.ceil((5 * 60) / 8)));
+  });
+});
+
+describe("SloRuntime alerts", () => {
+  it("publishes the tiers that start and stop firing, once each", async () => {
+    // /pay fails one request in 20: a 50× burn of a 99.9% objective, which pages (and suppresses tickets).
+    const backend = localBackend(new MemoryMetricsStore());
+    await writeTraffic(backend, NOW - 2 * HOUR, NOW + 2 * MINUTE);
+    const events = createEventBus(() => {});
+    const alerts: SloAlert[] = [];
+    events.on("slo.alert", (alert) => {
+      alerts.push(alert);
+    });
+    const clock = new ManualClock(NOW);
+    const spec = {
+      service: "checkout",
+      sli: {
+        ratio: {
+          bad: 'sum(rate(req_total{route="/pay",code=~"5.."}[{{.window}}]))',
+          total: 'sum(rate(req_total{route="/pay"}[{{.window}}]))',
+        },
+      },
+      objective: 99.9,
+      window: "30d",
+    };
+    const runtime = await loadedRuntime({ pay: spec }, backend, clock, { events });
+    const fired = alerts.map((a) => `${a.state} ${a.labels.tier} ${a.labels.severity} ${a.labels.slo}`);
+    expect(fired.sort()).toEqual(["firing page-fast page pay", "firing page-slow page pay"]);
+    // Still firing a minute later: nothing new. With no traffic for the 5-minute short window, page-fast stops.
+    clock.set(NOW + MINUTE + 5000);
+    await runtime.tick();
+    expect(alerts).toHaveLength(2);
+    for (let k = 2; k <= 8; k++) {
+      clock.set(NOW + k * MINUTE + 5000);
+      await runtime.tick();
+    }
+    expect(alerts.slice(2).map((a) => `${a.state} ${a.labels.tier}`)).toEqual(["resolved page-fast"]);
   });
 });
 

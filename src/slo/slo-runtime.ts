@@ -5,6 +5,7 @@ import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
 import type { Log } from "../platform/logger.js";
 import { type Expr, type FloatPoint, type Labels, parseExpr } from "../promql/index.js";
+import type { BurnRateTier } from "./burn-rate.js";
 import { getLabelValue, type QueryValue } from "./promql-values.js";
 import { type SliBatch, sliBatches } from "./sli-batch.js";
 import { presenceQuery, sliDataReads } from "./sli-data-reads.js";
@@ -19,8 +20,17 @@ const HOUR = 60 * MINUTE;
 /** Longest range one replay query covers: under the Prometheus API's 11,000 points at a 1-minute step. */
 const REPLAY_CHUNK_MS = 7 * 24 * HOUR;
 /**
- * A grouped SLO's query returns a series per group: shorter ranges keep one answer's points bounded (10,000
- * groups × 6 h at 1 minute is 3.6 million points, not 100 million).
+ * Samples one replay query may fetch (16 bytes each): a chunk covers as many minutes as the SLI's reads hold
+ * this many samples (from the presence counts). A grouped SLO over 10,000 groups (20,000 series at 15 s)
+ * fetched 29 million samples, 460 MB, per 6-hour chunk, two such queries at once. Shorter chunks cost CPU:
+ * each query reads every series again (a stored chunk and its decoding for each). At 10,000 groups (load
+ * 2-3), a 1 million budget (12-minute chunks) took 11.7-13.1 s of CPU to replay 2 hours, 2 million 9.2 s,
+ * 4 million 7.8 s but 916 MiB of peak RSS against about 760.
+ */
+const REPLAY_CHUNK_SAMPLES = 2_000_000;
+/**
+ * Where the presence counts are not known (an SLI that answers without data): a grouped SLO's query returns a
+ * series per group, so shorter ranges keep one answer's points bounded.
  */
 const GROUPED_REPLAY_CHUNK_MS = 6 * HOUR;
 /** The replay first asks, an hour at a time, where the SLI's samples are: 720 points over 30 days. */
@@ -48,8 +58,8 @@ declare module "../platform/events.js" {
 interface Group {
   labels: Record<string, string>;
   evaluator: SloEvaluator;
+  /** The tiers that fired at the last evaluation: alerts are published when this changes. */
   firing: Set<string>;
-  last: SloStatus | null;
 }
 
 interface LoadedSlo {
@@ -106,6 +116,8 @@ export class SloRuntime {
       backend: () => MetricsBackend;
       /** Real timers unless false (simulated-time tests call tick()). */
       schedule?: boolean;
+      /** Samples one replay query may fetch (see `REPLAY_CHUNK_SAMPLES`, the default). */
+      replayChunkSamples?: number;
     },
   ) {}
 
@@ -200,8 +212,12 @@ export class SloRuntime {
     const answers = await this.batchAnswers(minuteEnd);
     for (const slo of this.slos.values()) {
       if (!isQuerySli(slo.spec)) continue;
+      // Answered by a batch: recorded without an await (a promise and a turn of the microtask queue for each
+      // of 10,000 SLOs).
+      if (this.recordAnswered(slo, minuteEnd, answers)) continue;
       try {
-        await this.recordQueryMinute(slo, minuteEnd, answers);
+        // Events of the minute ending at `minuteEnd`, per group.
+        await this.recordQueryCounts(slo, minuteEnd, minuteEnd, MINUTE, answers);
       } catch (error) {
         this.options.log.warn({ err: error, slo: slo.name }, "SLI query failed; this minute has no data");
       }
@@ -218,7 +234,7 @@ export class SloRuntime {
       window: slo.spec.window,
       groups: [...slo.groups.values()].map((g) => ({
         labels: g.labels,
-        status: g.last ?? g.evaluator.evaluate(this.options.clock.now()),
+        status: g.evaluator.evaluate(this.options.clock.now()),
       })),
     }));
   }
@@ -250,7 +266,7 @@ export class SloRuntime {
     for (const slo of this.slos.values()) {
       if (slo.spec.service !== service) continue;
       for (const g of slo.groups.values()) {
-        const status = g.last ?? g.evaluator.evaluate(this.options.clock.now());
+        const status = g.evaluator.evaluate(this.options.clock.now());
         const remaining = status.errorBudget.remaining;
         slos.push({ name: slo.name, remaining, status: status.status });
         const policy = slo.spec.policy;
@@ -270,9 +286,17 @@ export class SloRuntime {
   private evaluateAll(now: number): void {
     for (const slo of this.slos.values()) {
       for (const group of slo.groups.values()) {
-        const status = group.evaluator.evaluate(now);
-        group.last = status;
-        this.publishAlerts(slo, group, status);
+        // The status is made only for a group whose tiers changed, and not kept: the API evaluates again
+        // when asked. 10,000 statuses kept from one minute to the next (about 35 objects each, with their
+        // numbers) were promoted to the old generation every minute, for its next full collection.
+        const { evaluator } = group;
+        evaluator.firing(now, FIRING);
+        const tiers = evaluator.target.tiers;
+        let changed = false;
+        for (let i = 0; i < tiers.length && !changed; i++) {
+          changed = FIRING[i] !== group.firing.has((tiers[i] as BurnRateTier).name);
+        }
+        if (changed) this.publishAlerts(slo, group, evaluator.evaluate(now));
       }
     }
   }
@@ -309,48 +333,25 @@ export class SloRuntime {
   private group(slo: LoadedSlo, labels: Record<string, string>, key = JSON.stringify(labels)): Group {
     let group = slo.groups.get(key);
     if (!group) {
-      group = { labels, evaluator: new SloEvaluator(sloTarget(slo.spec)), firing: new Set(), last: null };
+      group = { labels, evaluator: new SloEvaluator(sloTarget(slo.spec)), firing: new Set() };
       slo.groups.set(key, group);
     }
     return group;
   }
 
-  /** Events of the minute ending at `minuteEnd` from the SLI queries, per group. */
-  private async recordQueryMinute(
+  /** An ungrouped SLO's minute from its batch answers, if both of its queries have one; returns whether. */
+  private recordAnswered(
     slo: LoadedSlo,
     minuteEnd: number,
     answers: ReadonlyMap<string, readonly FloatPoint[]>,
-  ): Promise<void> {
+  ): boolean {
     // Batches answer ungrouped SLOs' queries only: their one series is the SLO's one group.
     const queries = slo.spec.groupBy.length === 0 ? slo.queries : null;
     const first = queries === null ? undefined : answers.get(queries.first);
     const total = queries === null ? undefined : answers.get(queries.total);
-    if (queries !== null && first !== undefined && total !== undefined) {
-      this.recordAnswered(slo, queries.firstIsBad, first, total);
-      return;
-    }
-    const counts = await this.queryCounts(slo, minuteEnd, minuteEnd, MINUTE, answers);
-    for (const c of counts) this.group(slo, c.labels, c.key).evaluator.record(c.t - 1, c.good, c.total);
-  }
-
-  /**
-   * An ungrouped SLO's minute from its batch answers: as `queryCounts` makes of the same points, without the
-   * maps it builds for groups (10,000 SLOs a minute).
-   */
-  private recordAnswered(
-    slo: LoadedSlo,
-    firstIsBad: boolean,
-    first: readonly FloatPoint[],
-    total: readonly FloatPoint[],
-  ): void {
-    for (const point of total) {
-      const all = (Number.isFinite(point.f) ? point.f : 0) * 60;
-      if (!(all > 0)) continue;
-      const match = first.find((p) => p.t === point.t);
-      const other = (match !== undefined && Number.isFinite(match.f) ? match.f : 0) * 60;
-      const good = firstIsBad ? all - other : other;
-      this.group(slo, {}, NO_GROUP_KEY).evaluator.record(point.t - 1, Math.max(0, Math.min(all, good)), all);
-    }
+    if (queries === null || first === undefined || total === undefined) return false;
+    this.recordPaired(slo, NO_GROUP, queries.firstIsBad, first, total, minuteEnd);
+    return true;
   }
 
   private recordCompositeMinute(slo: LoadedSlo, minuteEnd: number): void {
@@ -372,18 +373,18 @@ export class SloRuntime {
   }
 
   /**
-   * Good and total events per minute for [from, to] from the SLI queries: rates over 1 minute times 60,
+   * Records the events of each minute step in [from, to] from the SLI queries: rates over 1 minute times 60,
    * grouped by the SLO's groupBy labels. `answers` holds queries already answered for that range (batches).
    */
-  private async queryCounts(
+  private async recordQueryCounts(
     slo: LoadedSlo,
     from: number,
     to: number,
     stepMs: number,
     answers?: ReadonlyMap<string, readonly FloatPoint[]>,
-  ): Promise<MinuteCounts[]> {
+  ): Promise<void> {
     const queries = slo.queries;
-    if (!queries) return [];
+    if (!queries) return;
     const backend = this.options.backend();
     const run = async (text: string) => {
       const answered = answers?.get(text);
@@ -402,22 +403,37 @@ export class SloRuntime {
       return perGroup(value, slo.spec.groupBy);
     };
     const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
-    const out: MinuteCounts[] = [];
     for (const [key, totals] of total) {
-      // Both answers are in time order: each total is paired with the first query's point at its time.
-      const firsts = first.get(key)?.points ?? [];
-      let j = 0;
-      for (const { t, f } of totals.points) {
-        const all = f * 60;
-        if (!(all > 0) || !Number.isFinite(all)) continue;
-        while (j < firsts.length && (firsts[j]?.t ?? t) < t) j++;
-        const match = firsts[j];
-        const other = match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f * 60 : 0;
-        const good = queries.firstIsBad ? all - other : other;
-        out.push({ key, labels: totals.labels, t, good: Math.max(0, Math.min(all, good)), total: all });
-      }
+      const firsts = first.get(key)?.points ?? NO_POINTS;
+      this.recordPaired(slo, totals, queries.firstIsBad, firsts, totals.points, from);
     }
-    return out;
+  }
+
+  /**
+   * Records a group's events per minute step from its SLI answers, both in time order: each total is paired
+   * with the first query's point at its time; steps before `from`, and steps without events, record nothing.
+   * The group is made with its first events (a grouped SLO lists only groups that had data).
+   */
+  private recordPaired(
+    slo: LoadedSlo,
+    group: { readonly key: string; readonly labels: Record<string, string> },
+    firstIsBad: boolean,
+    firsts: readonly FloatPoint[],
+    totals: readonly FloatPoint[],
+    from: number,
+  ): void {
+    let evaluator: SloEvaluator | undefined;
+    let j = 0;
+    for (const { t, f } of totals) {
+      const all = f * 60;
+      if (t < from || !(all > 0) || !Number.isFinite(all)) continue;
+      while (j < firsts.length && (firsts[j]?.t ?? t) < t) j++;
+      const match = firsts[j];
+      const other = match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f * 60 : 0;
+      const good = firstIsBad ? all - other : other;
+      evaluator ??= this.group(slo, group.labels, group.key).evaluator;
+      evaluator.record(t - 1, Math.max(0, Math.min(all, good)), all);
+    }
   }
 
   /** Fills a new SLO's buckets from what is stored: check rollups, or the metrics the SLI queries read. */
@@ -445,35 +461,40 @@ export class SloRuntime {
       }
       return;
     }
-    if (!isQuerySli(slo.spec)) return;
+    if (!isQuerySli(slo.spec) || slo.queries === null) return;
     const end = Math.floor(now / MINUTE) * MINUTE;
-    const chunk = slo.spec.groupBy.length > 0 ? GROUPED_REPLAY_CHUNK_MS : REPLAY_CHUNK_MS;
-    for (const steps of await this.stepsWithData(slo, from + MINUTE, end)) {
+    const reads = await this.stepsWithData(this.parsedQuery(slo.queries.total), from + MINUTE, end);
+    const chunk = replayChunkMs(
+      reads.samplesPerMinute,
+      slo.spec.groupBy.length > 0,
+      this.options.replayChunkSamples ?? REPLAY_CHUNK_SAMPLES,
+    );
+    for (const steps of reads.steps) {
       for (let start = steps.first; start <= steps.last; start += chunk) {
         const stop = Math.min(steps.last, start + chunk - MINUTE);
-        for (const c of await this.queryCounts(slo, start, stop, MINUTE)) {
-          this.group(slo, c.labels, c.key).evaluator.record(c.t - 1, c.good, c.total);
-        }
+        await this.recordQueryCounts(slo, start, stop, MINUTE);
       }
     }
   }
 
   /**
-   * The runs of minute steps in [first, last] at which the SLI may count events: only where the total query
-   * reads samples (looked for an hour at a time), since a step without a total records nothing. Replaying
-   * a 30-day window that holds a few hours of data then queries those hours, not 43,200 empty minutes. All
-   * of [first, last] when the query may answer without data.
+   * The runs of minute steps in [first, last] at which a query (an SLI's total) may count events: only where
+   * it reads samples (looked for an hour at a time), since a step without a total records nothing.
+   * Replaying a 30-day window that holds a few hours of data then queries those hours, not 43,200 empty
+   * minutes. All of [first, last] when the query may answer without data. `samplesPerMinute`: the most its
+   * reads hold in a minute (averaged over an hour), null when not known.
    */
   private async stepsWithData(
-    slo: LoadedSlo,
+    total: Expr,
     first: number,
     last: number,
-  ): Promise<Array<{ first: number; last: number }>> {
-    const everything = [{ first, last }];
-    if (!slo.queries || last < first) return everything;
-    const reads = sliDataReads(this.parsedQuery(slo.queries.total));
+  ): Promise<{ steps: Array<{ first: number; last: number }>; samplesPerMinute: number | null }> {
+    const everything = { steps: [{ first, last }], samplesPerMinute: null };
+    if (last < first) return everything;
+    const reads = sliDataReads(total);
     if (reads === null) return everything;
     const found: Array<{ first: number; last: number }> = [];
+    let samplesPerMinute = 0;
     for (const read of reads) {
       const query = presenceQuery(read, PRESENCE_BLOCK_MS);
       if (query === null) return everything;
@@ -487,8 +508,10 @@ export class SloRuntime {
         step: PRESENCE_BLOCK_MS,
       });
       const series = result.value.type === "matrix" ? result.value.series : [];
+      let most = 0;
       for (const point of series.flatMap((s) => s.points)) {
         if (!(point.f > 0)) continue;
+        most = Math.max(most, point.f);
         // Samples in [t - block, t] are read by the steps from t - block + offset to t + offset + range.
         const from = Math.max(
           first,
@@ -497,8 +520,9 @@ export class SloRuntime {
         const to = Math.min(last, Math.floor((point.t + read.offsetMs + read.rangeMs) / MINUTE) * MINUTE);
         if (from <= to) found.push({ first: from, last: to });
       }
+      samplesPerMinute += (most * MINUTE) / PRESENCE_BLOCK_MS;
     }
-    return mergeSteps(found);
+    return { steps: mergeSteps(found), samplesPerMinute };
   }
 
   /**
@@ -581,15 +605,16 @@ export class SloRuntime {
   /**
    * Drops the parsed queries no SLO in force runs any more, and those a batch answers each minute (parsed
    * again only at the next reload, to find the shapes): at 10,000 SLOs their 20,000 syntax trees were 19 MB of
-   * the 167 MB the GC marks. The others stay: parsing 20,000 SLI queries again after every reload made the
-   * first minute after it cost seconds of CPU.
+   * the 167 MB the GC marks. The others stay, and the batches' own queries: parsing 20,000 SLI queries again
+   * after every reload made the first minute after it cost seconds of CPU.
    */
   private forgetUnusedQueries(): void {
     const answered = new Set<string>();
+    const used = new Set<string>();
     for (const batch of this.batches?.batches ?? []) {
+      used.add(batch.query);
       for (const texts of batch.members.values()) for (const text of texts) answered.add(text);
     }
-    const used = new Set<string>();
     for (const slo of this.slos.values()) {
       if (!slo.queries) continue;
       for (const text of [slo.queries.first, slo.queries.total]) if (!answered.has(text)) used.add(text);
@@ -672,13 +697,14 @@ function rollupCounts(
   return { good: Math.max(0, row.runs - row.failures - degradedBad), total: row.runs };
 }
 
-/** Events of one group in the minute ending at `t`. */
-interface MinuteCounts {
-  key: string;
-  labels: Record<string, string>;
-  t: number;
-  good: number;
-  total: number;
+/**
+ * How many minutes one replay query covers: as many as hold `budget` samples at the SLI's rate of samples,
+ * at least one and at most `REPLAY_CHUNK_MS`.
+ */
+function replayChunkMs(samplesPerMinute: number | null, grouped: boolean, budget: number): number {
+  if (samplesPerMinute === null) return grouped ? GROUPED_REPLAY_CHUNK_MS : REPLAY_CHUNK_MS;
+  const minutes = Math.floor(budget / Math.max(1, samplesPerMinute));
+  return Math.min(REPLAY_CHUNK_MS, Math.max(1, minutes) * MINUTE);
 }
 
 interface GroupPoints {
@@ -689,8 +715,11 @@ interface GroupPoints {
   points: readonly FloatPoint[];
 }
 
-/** JSON of an ungrouped SLO's labels ({}): the key of its one group. */
-const NO_GROUP_KEY = "{}";
+/** Scratch for `evaluateAll`: which tiers of a group fire, by tier index. */
+const FIRING: boolean[] = [];
+
+/** An ungrouped SLO's one group: no labels, keyed by their JSON as `SloRuntime.group` keys groups. */
+const NO_GROUP = { key: "{}", labels: {} } as const;
 const NO_POINTS: readonly FloatPoint[] = [];
 
 /** Query results keyed by their groupBy label values, each with its points by time. */
@@ -701,7 +730,7 @@ function perGroup(value: QueryValue, groupBy: readonly string[]): Map<string, Gr
       groupBy.length === 0
         ? {}
         : Object.fromEntries(groupBy.map((name) => [name, getLabelValue(seriesLabels, name)]));
-    const key = groupBy.length === 0 ? NO_GROUP_KEY : JSON.stringify(labels);
+    const key = groupBy.length === 0 ? NO_GROUP.key : JSON.stringify(labels);
     const entry = seriesOf.get(key);
     if (entry === undefined) seriesOf.set(key, { labels, lists: [points] });
     else entry.lists.push(points);

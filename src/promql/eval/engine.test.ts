@@ -101,6 +101,29 @@ describe("limits", () => {
 });
 
 describe("evaluation", () => {
+  it("fetches no sample at the open end of a range or look-back", async () => {
+    const storage = storageWith({ x: [0, 1, 2, 3, 4].map((i): [number, number] => [i * MIN, i]) });
+    const asked: number[] = [];
+    const engine = new Engine({
+      ...storage,
+      select: (request) => {
+        asked.push(request.minT);
+        return storage.select(request);
+      },
+    });
+    // (2m, 4m] holds the samples at 3m and 4m: the one at 2m is not read.
+    const range = await engine.instantQuery({ query: "count_over_time(x[2m])", time: 4 * MIN });
+    expect(vectorOf(range.value)).toEqual([["", 2]]);
+    // The 5-minute look-back from 9m, (4m, 9m], no longer finds the sample at 4m.
+    const instant = await engine.rangeQuery({ query: "x", start: 6 * MIN, end: 9 * MIN, step: MIN });
+    expect(instant.value.type === "matrix" ? instant.value.series[0]?.points.map((p) => p.t) : []).toEqual([
+      6 * MIN,
+      7 * MIN,
+      8 * MIN,
+    ]);
+    expect(asked).toEqual([2 * MIN + 1, 6 * MIN - 5 * MIN + 1]);
+  });
+
   it("evaluates a long range query over many series quickly", async () => {
     const storage = new MemoryStorage();
     for (let s = 0; s < 50; s++) {

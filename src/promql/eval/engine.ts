@@ -235,7 +235,10 @@ function collectSelectors(
     at === undefined ? undefined : at.kind === "start" ? query.start : at.kind === "end" ? query.end : at.ms;
   const add = (vs: VectorSelector, back: number): void => {
     const at = atTime(vs.at);
-    const min = (at ?? start) - vs.offsetMs - back;
+    // Ranges and look-backs are left-open, (t - back, t]: a sample at exactly t - back is never read, and
+    // fetching it can cost a whole stored chunk (a query per minute over [1m] whose first step falls on the
+    // last sample of a chunk written out read that chunk back from disk for every series).
+    const min = (at ?? start) - vs.offsetMs - back + 1;
     const max = (at ?? end) - vs.offsetMs;
     const prev = out.get(vs);
     out.set(vs, { min: Math.min(min, prev?.min ?? min), max: Math.max(max, prev?.max ?? max) });
