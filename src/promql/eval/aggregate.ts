@@ -3,6 +3,7 @@ import type { AggregateOp } from "../parse/ast.js";
 import { isValidUtf8, quoteGo } from "../parse/literals.js";
 import { formatFloatG, formatFloatPlain, quantile } from "./float-math.js";
 import type { Sample, StepSeries } from "./types.js";
+import { StepColumns } from "./step-columns.js";
 
 export interface AggregateContext {
   readonly op: AggregateOp;
@@ -240,6 +241,7 @@ export function aggregateSeries(
   const state = new GroupState(n);
   // An output series per group and delayed-name-removal flag, as `stepwise` keeps them apart.
   const outputs: Array<StepSeries | undefined> = new Array(2 * n).fill(undefined);
+  const columns = new StepColumns(stepCount);
   for (let i = 0; i < stepCount; i++) {
     state.reset();
     for (let k = 0; k < input.length; k++) {
@@ -253,12 +255,7 @@ export function aggregateSeries(
       const slot = 2 * g + (state.dropName[g] as number);
       let out = outputs[slot];
       if (out === undefined) {
-        out = {
-          labels: groupLabels[g] as Labels,
-          dropName: state.dropName[g] === 1,
-          values: new Float64Array(stepCount),
-          present: new Uint8Array(stepCount),
-        };
+        out = { labels: groupLabels[g] as Labels, dropName: state.dropName[g] === 1, ...columns.next() };
         outputs[slot] = out;
       }
       out.values[i] = state.result(op, g);

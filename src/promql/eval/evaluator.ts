@@ -18,6 +18,7 @@ import { PromqlError } from "../promql-error.js";
 import { aggregateSeries, aggregateStep } from "./aggregate.js";
 import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop, vectorScalarSeries } from "./binary.js";
 import { INSTANT_FUNCTIONS } from "./instant-functions.js";
+import { StepColumns } from "./step-columns.js";
 import {
   KEEPS_METRIC_NAME,
   matrixArgIndex,
@@ -146,12 +147,12 @@ export class Evaluator {
   private selectVector(vs: VectorSelector, steps: Steps, timestamps: boolean): StepSeries[] {
     const out: StepSeries[] = [];
     const at = this.atTime(vs.at);
+    const columns = new StepColumns(steps.count);
     for (const s of this.fetched(vs)) {
       this.check();
-      const values = new Float64Array(steps.count);
-      const present = new Uint8Array(steps.count);
+      let values: Float64Array | undefined;
+      let present: Uint8Array | undefined;
       const stale = s.stale;
-      let any = false;
       // Steps ascend (or stay at @), so the last sample at or before each one only moves forward.
       let idx = upperBound(s.ts, (at ?? steps.start) - vs.offsetMs) - 1;
       for (let i = 0; i < steps.count; i++) {
@@ -160,11 +161,11 @@ export class Evaluator {
         if (idx < 0 || (stale !== undefined && stale[idx] === 1)) continue;
         const t = s.ts[idx] as number;
         if (t <= ref - this.opts.lookbackMs) continue;
+        if (values === undefined || present === undefined) ({ values, present } = columns.next());
         values[i] = timestamps ? t / 1000 : (s.vs[idx] as number);
         present[i] = 1;
-        any = true;
       }
-      if (!any) continue;
+      if (values === undefined || present === undefined) continue;
       const series = { labels: s.labels, dropName: timestamps, values, present };
       this.addSamples(countPresent(series));
       out.push(series);
@@ -256,6 +257,7 @@ export class Evaluator {
     const byKey = new Map<string, StepSeries>();
     const byKeyDropName = new Map<string, StepSeries>();
     const order: StepSeries[] = [];
+    const columns = new StepColumns(steps.count);
     for (let i = 0; i < steps.count; i++) {
       this.check();
       const vec = fn(i, stepTime(steps, i));
@@ -269,12 +271,7 @@ export class Evaluator {
         const map = s.dropName ? byKeyDropName : byKey;
         let series = map.get(key);
         if (series === undefined) {
-          series = {
-            labels: s.labels,
-            dropName: s.dropName,
-            values: new Float64Array(steps.count),
-            present: new Uint8Array(steps.count),
-          };
+          series = { labels: s.labels, dropName: s.dropName, ...columns.next() };
           map.set(key, series);
           order.push(series);
         }
@@ -419,6 +416,7 @@ export class Evaluator {
     steps: Steps,
   ): EvalValue {
     const out: StepSeries[] = [];
+    const columns = new StepColumns(steps.count);
     const w: Mutable<Window> = { ts: [], vs: [], from: 0, to: 0 };
     const scalars = scalarArgs.map(() => 0);
     ctx.scalars = scalars;
@@ -451,8 +449,7 @@ export class Evaluator {
         const f = fn(w, ctx);
         this.samples -= to - from;
         if (f === undefined) continue;
-        values ??= new Float64Array(steps.count);
-        present ??= new Uint8Array(steps.count);
+        if (values === undefined || present === undefined) ({ values, present } = columns.next());
         values[i] = f;
         present[i] = 1;
         produced++;
