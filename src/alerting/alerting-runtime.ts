@@ -133,10 +133,10 @@ const PRUNE_EVERY_MS = 3_600_000;
  * In real time, aggregation groups and alert records are saved at most this often, unless said; the
  * notification log is saved at once with the notifications it records. Groups change with every alert that
  * joins them and every flush, records with every event of an alert's trace: rewriting them on each save was
- * most of what an alert storm wrote (records: 24 MB for 20,000 alerts; 18 MB by period). Losing their last changes to a
- * crash costs nothing that matters: a restart routes again every alert stored since the records were last
- * all saved and puts every alert back into its group, and the saved log keeps those flushes from repeating a
- * notification (Alertmanager keeps neither across a restart). The traces lose the events of those seconds.
+ * most of what an alert storm wrote (records: 24 MB for 20,000 alerts, 18 MB by period). Losing their last
+ * changes to a crash costs nothing that matters: a restart routes again every alert stored since the records
+ * were last all saved and puts every alert back into its group, and the saved log keeps those flushes from
+ * repeating a notification (Alertmanager keeps neither across a restart). The traces lose those seconds.
  */
 const PERIODIC_SAVE_MS_DEFAULT = 2_000;
 

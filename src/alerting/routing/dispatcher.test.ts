@@ -466,6 +466,22 @@ describe("state", () => {
   }
   const emptySaved = (): SavedParts => ({ group: new Map(), log: new Map(), alert: new Map() });
 
+  it("a save between periodic ones lists the notification log only; the next periodic save lists the rest", () => {
+    const h = setup(BASIC);
+    const saved = emptySaved();
+    h.fire({ alertname: "A" }, { alertname: "B" });
+    h.advance(30 * S);
+    const between = h.d.changesSince(saved, { periodic: false });
+    expect(new Set(between.changed.map((c) => c.kind))).toEqual(new Set(["log"]));
+    recordSave(saved, between);
+    const periodic = h.d.changesSince(saved, { periodic: true });
+    expect(periodic.changed.filter((c) => c.kind === "alert")).toHaveLength(2);
+    expect(periodic.changed.filter((c) => c.kind === "group").length).toBeGreaterThan(0);
+    expect(periodic.changed.filter((c) => c.kind === "log")).toEqual([]);
+    recordSave(saved, periodic);
+    expect(h.d.changesSince(saved).changed).toEqual([]);
+  });
+
   it("a save lists only what changed, and the record of a collected alert until a save removed it", () => {
     const h = setup(BASIC);
     const saved = emptySaved();
