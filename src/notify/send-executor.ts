@@ -42,8 +42,8 @@ export function sendWorkerAvailable(): boolean {
  * Sends on a worker thread of their own, so that building requests, TLS, HTTP and the receivers' answers
  * use another core than routing and the API: in an alert storm they were a fifth of the main thread's work.
  * Messages cross in batches, once per turn of the event loop each way. A worker that dies fails its sends
- * as retryable (the rows are retried with backoff, as after any failed attempt) and is replaced. The thread
- * starts with the first send: an instance that never notifies runs none.
+ * as retryable (the rows are retried with backoff, as after any failed attempt); a new one starts with the
+ * next send. The thread starts with the first send: an instance that never notifies runs none.
  */
 export function threadSender(options: {
   onWorkerError(error: unknown): void;
@@ -51,6 +51,8 @@ export function threadSender(options: {
   workerFile?: URL;
 }): SendExecutor {
   const pending = new Map<number, (result: SendResult) => void>();
+  /** The thread each posted send went to: one that dies fails only its own. */
+  const postedTo = new Map<number, Worker>();
   let nextId = 1;
   let closing = false;
   let queued: ToSendWorker[] = [];
@@ -64,6 +66,7 @@ export function threadSender(options: {
       for (const { id, result } of messages) {
         const resolve = pending.get(id);
         pending.delete(id);
+        postedTo.delete(id);
         resolve?.(result);
       }
     });
@@ -72,14 +75,18 @@ export function threadSender(options: {
       if (closing || replaced) return;
       replaced = true;
       options.onWorkerError(error);
-      const lost = [...pending.values()];
-      pending.clear();
-      for (const resolve of lost)
-        resolve({
+      // Sends still queued here go to the next thread; those the dead one had are failed.
+      for (const [id, to] of postedTo) {
+        if (to !== created) continue;
+        postedTo.delete(id);
+        const resolve = pending.get(id);
+        pending.delete(id);
+        resolve?.({
           outcome: { ok: false, retry: true, error: "the send thread stopped during the attempt" },
           durationMs: 0,
         });
-      worker = undefined;
+      }
+      if (worker === created) worker = undefined;
     };
     created.on("error", replace);
     created.on("exit", (code) => replace(new Error(`send worker exited with code ${code}`)));
@@ -93,6 +100,7 @@ export function threadSender(options: {
       const batch = queued;
       queued = [];
       worker ??= spawn();
+      for (const message of batch) if (message.type === "send") postedTo.set(message.id, worker);
       worker.postMessage(batch);
     });
   };
@@ -129,6 +137,7 @@ export function threadSender(options: {
           stopped: true,
         });
       pending.clear();
+      postedTo.clear();
     },
   };
 }
