@@ -179,8 +179,6 @@ export class AlertingRuntime implements AlertSink {
   private lastPruneAt = Number.NEGATIVE_INFINITY;
   /** When groups and alert records were last all saved. */
   private periodicSavedAt = Number.NEGATIVE_INFINITY;
-  /** stop() is under way: its save writes everything. */
-  private stopping = false;
   private readonly schedule: boolean;
   private readonly persistDelayMs: number;
   private readonly periodicSaveMs: number;
@@ -278,15 +276,13 @@ export class AlertingRuntime implements AlertSink {
   /** Stops the timer and saves the routing state with any notification not yet in the outbox. */
   async stop(): Promise<void> {
     this.started = false;
-    this.stopping = true;
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     if (this.timer) clearTimeout(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.timer = null;
     this.persistTimer = null;
-    await this.exclusive(() => this.persist());
-    this.stopping = false;
+    await this.exclusive(() => this.persist({ complete: true }));
   }
 
   private load(): Promise<AlertingObjects> {
@@ -443,10 +439,10 @@ export class AlertingRuntime implements AlertSink {
     });
   }
 
-  /** Saves the routing state now (and the notifications it produced). */
+  /** Saves the whole routing state now (and the notifications it produced). */
   async flush(): Promise<void> {
     await this.receiveSloBatch();
-    return this.exclusive(() => this.persist());
+    return this.exclusive(() => this.persist({ complete: true }));
   }
 
   /** Stores and routes the SLO alerts published since the last batch, as one intake. */
@@ -499,9 +495,10 @@ export class AlertingRuntime implements AlertSink {
 
   /**
    * The outbox rows of the pending notifications and the routing state that records them as sent, in one
-   * transaction. Only the parts of the state that changed since the last save are written.
+   * transaction. Only the parts of the state that changed since the last save are written; in real time,
+   * groups and alert records only once their period is over, or when `complete` (stop, flush).
    */
-  private async persist(): Promise<void> {
+  private async persist(options: { complete?: boolean } = {}): Promise<void> {
     const { db, clock, outbox, log } = this.options;
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
     this.persistTimer = null;
@@ -510,7 +507,8 @@ export class AlertingRuntime implements AlertSink {
     const savedAt = clock.now();
     // In simulated time (tests, tools) every save is complete; in real time groups and records wait for
     // their period.
-    const periodic = !this.schedule || this.stopping || savedAt - this.periodicSavedAt >= this.periodicSaveMs;
+    const periodic =
+      !this.schedule || options.complete === true || savedAt - this.periodicSavedAt >= this.periodicSaveMs;
     const changes = this.dispatcher.changesSince(this.saved, { periodic });
     const recordsSavedAt = periodic ? savedAt : Math.max(0, this.periodicSavedAt);
     const deliveries = this.setup?.deliveries;
