@@ -195,7 +195,7 @@ export class SloEvaluator {
         shortBurnRate: burnOf(short),
         eventsInLongWindow: WINDOW_TOTALS[long] as number,
         burning: isBurning,
-        firing: isBurning && !(tier.severity === "ticket" && pageBurning),
+        firing: tierFires(tier, i, pageBurning),
       };
     });
 
@@ -243,8 +243,7 @@ export class SloEvaluator {
     if (this.target.budgeting.method === "timeslices") this.closeSlices(now);
     const pageBurning = this.sumWindows(now);
     for (let i = 0; i < this.target.tiers.length; i++) {
-      const tier = this.target.tiers[i] as BurnRateTier;
-      out[i] = BURNING[i] === true && !(tier.severity === "ticket" && pageBurning);
+      out[i] = tierFires(this.target.tiers[i] as BurnRateTier, i, pageBurning);
     }
   }
 
@@ -298,6 +297,11 @@ export class SloEvaluator {
     }
     this.nextSlice = Math.max(this.nextSlice, current);
   }
+}
+
+/** Whether tier `i`, burning as sumWindows left it in BURNING, fires: a burning page tier silences the tickets. */
+function tierFires(tier: BurnRateTier, i: number, pageBurning: boolean): boolean {
+  return BURNING[i] === true && !(tier.severity === "ticket" && pageBurning);
 }
 
 /** The burn rate summed into WINDOW_BURNS[i], null for a window without events. */
