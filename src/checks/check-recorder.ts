@@ -27,6 +27,7 @@ import {
   RESOLUTIONS,
   type Resolution,
   type Rollup,
+  emptyCounts,
   type RollupCounts,
 } from "./rollups.js";
 
@@ -265,12 +266,7 @@ export class CheckRecorder {
         open = {
           resolution,
           start,
-          runs: 0,
-          failures: 0,
-          degraded: 0,
-          latencyMin: null,
-          latencySum: 0,
-          latencyMax: null,
+          ...emptyCounts(),
           // Sized for the bucket it will most likely hold alone: a growing array reserves room for 16.
           histogram: outcome.ok ? [bucketOf(outcome.durationMs), 0] : [],
           loaded: false,

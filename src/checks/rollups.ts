@@ -17,16 +17,9 @@ export interface Rollup extends RollupCounts {
   histogram: LatencyHistogram;
 }
 
-export function emptyRollup(): Rollup {
-  return {
-    runs: 0,
-    failures: 0,
-    degraded: 0,
-    latencyMin: null,
-    latencySum: 0,
-    latencyMax: null,
-    histogram: {},
-  };
+/** Counts of a bucket without runs. */
+export function emptyCounts(): RollupCounts {
+  return { runs: 0, failures: 0, degraded: 0, latencyMin: null, latencySum: 0, latencyMax: null };
 }
 
 export function bucketStart(at: number, resolution: Resolution): number {
