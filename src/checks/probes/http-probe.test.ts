@@ -320,22 +320,19 @@ describe("http probe", () => {
 
   it("turns a POST into a GET without body on 303 and drops credentials on a redirect to another origin", async () => {
     const seen: Array<{ method: string; url: string; auth: string; length: string }> = [];
-    const other = await httpServer((req, res) => {
+    const record = (req: IncomingMessage) =>
       seen.push({
         method: req.method ?? "",
         url: req.url ?? "",
         auth: req.headers.authorization ?? "",
         length: req.headers["content-length"] ?? "",
       });
+    const other = await httpServer((req, res) => {
+      record(req);
       res.end("elsewhere");
     });
     const base = await httpServer((req, res) => {
-      seen.push({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        auth: req.headers.authorization ?? "",
-        length: req.headers["content-length"] ?? "",
-      });
+      record(req);
       req.resume();
       if (req.url === "/start") res.writeHead(303, { location: "/next" }).end();
       else res.writeHead(302, { location: `${other.replace("127.0.0.1", "localhost")}/there` }).end();
