@@ -86,13 +86,13 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
   return createHash("sha256").update(receiver).update("\n").update(groupKey).digest("hex").slice(0, 32);
 }
 
+/** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
+const ROWS_PER_INSERT = 200;
+
 /**
  * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
  * by `<request idempotency key>/<integration>` so enqueuing the same notification again changes nothing.
  */
-/** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
-const ROWS_PER_INSERT = 200;
-
 export function createNotificationOutbox(options: NotificationOutboxOptions): NotificationOutbox {
   const rowsFor = (
     request: NotificationRequest,
