@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Summarises a V8 .cpuprofile written by `CPU_PROF_DIR=… node bench/checks/run.mjs`: self time by function,
 // by file (Nines sources vs node_modules vs Node internals) and inclusive time of Nines functions.
-// Usage: node bench/checks/profile-summary.mjs FILE.cpuprofile [TOP]
+// Usage: [BUSIEST_S=N] node bench/checks/profile-summary.mjs FILE.cpuprofile [TOP]
 import { readFileSync } from "node:fs";
 
 const [file, topArg] = process.argv.slice(2);
@@ -15,10 +15,27 @@ const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-// Self time per node from the sample stream.
+// Self time per node from the sample stream. BUSIEST_S=N keeps only the N seconds with the least idle time
+// (a bench's load phase, without start-up and the idle wait around it).
 const self = new Map();
 const deltas = profile.timeDeltas;
-for (let i = 0; i < profile.samples.length; i++) {
+const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+let [first, last] = [0, profile.samples.length];
+if (process.env.BUSIEST_S) {
+  const span = Number(process.env.BUSIEST_S) * 1e6;
+  const at = [];
+  let t = 0;
+  for (let i = 0; i < profile.samples.length; i++) at.push((t += deltas[i] ?? 0));
+  let best = -1;
+  let busy = 0;
+  let lo = 0;
+  for (let hi = 0; hi < at.length; hi++) {
+    if (!idleIds.has(profile.samples[hi])) busy += deltas[hi + 1] ?? 0;
+    while (at[hi] - at[lo] > span) if (!idleIds.has(profile.samples[lo++])) busy -= deltas[lo] ?? 0;
+    if (busy > best) [best, first, last] = [busy, lo, hi + 1];
+  }
+}
+for (let i = first; i < last; i++) {
   const id = profile.samples[i];
   self.set(id, (self.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
 }
