@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { NotificationRequest } from "../src/alerting/routing/index.js";
 import { listAudit } from "../src/audit/index.js";
+import { requestFor } from "../src/notify/create-notification-outbox.js";
 import { createNotificationOutbox, notifyRoutes, OutboxWorker } from "../src/notify/index.js";
 import type { ReceiverIntegrations } from "../src/notify/notification-outbox.js";
 import { ManualClock } from "../src/platform/clock.js";
@@ -166,6 +167,51 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(300);
   });
 
+  it("stores each row's request as the JSON of its payload, also for alerts shared by several notifications", async () => {
+    const global = { slack_api_url: "http://127.0.0.1:1/global-slack", http_config: { proxy_url: "" } };
+    const outbox = createNotificationOutbox({ clock, global: () => global });
+    const first = request("exact");
+    const shared = first.alerts[0] as NotificationRequest["alerts"][number];
+    shared.generatorURL = 'http://prom/graph?g0.expr=up%3D%3D0&x="q"';
+    shared.annotations = { summary: "line one\nline \u2028 two", empty: "" };
+    const second: NotificationRequest = {
+      ...request("exact"),
+      alerts: [shared, { ...shared, fingerprint: "other", status: "resolved", endsAt: T0 + 5 }],
+      resolvedCount: 1,
+    };
+    const integrations: ReceiverIntegrations = {
+      webhook_configs: [{ url: "http://127.0.0.1:1/a", max_alerts: 0 }],
+      slack_configs: [{ channel: "#ops" }],
+      templates: [{ name: "t.tmpl", text: '{{ define "x" }}"quoted"{{ end }}' }],
+    };
+    await outbox.enqueueAll(opened.db, [
+      { request: first, integrations },
+      { request: second, integrations },
+    ]);
+    const rows = await rowsOf("exact");
+    expect(rows).toHaveLength(4);
+    for (const row of rows) {
+      const req = row.idempotency_key.startsWith(first.idempotencyKey) ? first : second;
+      const type = row.integration.replace(/\[\d+\]$/, "");
+      const config =
+        type === "slack_configs"
+          ? { channel: "#ops", api_url: global.slack_api_url, http_config: global.http_config }
+          : { url: "http://127.0.0.1:1/a", max_alerts: 0, http_config: global.http_config };
+      // Slack sends no resolved alerts by default (send_resolved: false).
+      const sent = type === "slack_configs" ? requestFor(req, false) : req;
+      expect(JSON.parse(row.request)).toEqual(
+        JSON.parse(
+          JSON.stringify({
+            request: sent,
+            type,
+            config,
+            templates: [{ name: "t.tmpl", text: '{{ define "x" }}"quoted"{{ end }}' }],
+          }),
+        ),
+      );
+    }
+  });
+
   it("gives integrations with send_resolved false no resolve, and no resolved alerts", async () => {
     const outbox = createNotificationOutbox({ clock });
     const integrations: ReceiverIntegrations = {
@@ -313,6 +359,32 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     } finally {
       await new Promise<void>((resolve) => garbage.close(() => resolve()));
     }
+  });
+
+  it("sends the request it remembers from the enqueue, unless the row changed since (an operator's retry)", async () => {
+    const stored = await receiver();
+    const remembered = await receiver();
+    const w = worker({ pollIntervalMs: 20 });
+    const outbox = createNotificationOutbox({ clock });
+    await outbox.enqueue(opened.db, request("fresh"), webhook(stored.url));
+    await outbox.enqueue(opened.db, request("changed"), webhook(stored.url));
+    // Remembered requests that differ from the stored ones (another URL) show which one a claim used.
+    const rows = [...(await rowsOf("fresh")), ...(await rowsOf("changed"))];
+    w.remember(rows.map((row) => ({ id: row.id, request: row.request.replace(stored.url, remembered.url) })));
+    const changed = rows.find((row) => row.receiver === "changed");
+    await opened.db
+      .updateTable("notification_outbox")
+      .set({ updated_at: clock.now() + 1 })
+      .where("id", "=", changed?.id ?? "")
+      .execute();
+    w.start();
+    await vi.waitFor(async () => {
+      const all = [...(await rowsOf("fresh")), ...(await rowsOf("changed"))];
+      expect(all.map((row) => row.status)).toEqual(["delivered", "delivered"]);
+    });
+    const [freshKey, changedKey] = rows.map((row) => row.idempotency_key);
+    expect(remembered.keys).toEqual([freshKey]);
+    expect(stored.keys).toEqual([changedKey]);
   });
 
   it("keeps delivering to other receivers while one hangs", async () => {

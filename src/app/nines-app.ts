@@ -246,7 +246,10 @@ export async function createNines(settings: Settings, options: CreateOptions = {
     events,
     outbox: createNotificationOutbox({
       clock,
-      onEnqueue: () => notifications.wake(),
+      onEnqueue: (rows) => {
+        notifications.remember(rows);
+        notifications.wake();
+      },
       global: () => alertingRef?.currentGlobal(),
     }),
     schedule: clock === systemClock,

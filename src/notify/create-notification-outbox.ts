@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import type { NotificationRequest } from "../alerting/routing/index.js";
+import type { NotificationRequest, NotifiedAlert } from "../alerting/routing/index.js";
 import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
+import { compiledRows } from "../platform/db/compiled-rows.js";
 import { newId } from "../platform/ids.js";
 import {
   type IntegrationType,
@@ -16,8 +17,11 @@ export type GlobalDefaults = Record<string, unknown>;
 
 export interface NotificationOutboxOptions {
   clock: Clock;
-  /** Called after rows were written (the caller's transaction may still be open): wakes the worker. */
-  onEnqueue?: () => void;
+  /**
+   * Called after rows were written (the caller's transaction may still be open, and may yet roll back):
+   * wakes the worker, which may keep the requests for its next claims (OutboxWorker.remember).
+   */
+  onEnqueue?: (rows: ReadonlyArray<{ id: string; request: string }>) => void;
   /** The current `global:` section; read at every enqueue, so a reloaded configuration applies. */
   global?: () => GlobalDefaults | undefined;
 }
@@ -86,8 +90,65 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
   return createHash("sha256").update(receiver).update("\n").update(groupKey).digest("hex").slice(0, 32);
 }
 
+/**
+ * An alert's JSON as it appears in stored requests. The dispatcher hands every notification of one alert
+ * version the same object, so a storm renders each version once, however many group flushes carry it.
+ */
+const alertJsonCache = new WeakMap<NotifiedAlert, string>();
+function notificationAlertJson(alert: NotifiedAlert): string {
+  let json = alertJsonCache.get(alert);
+  if (json === undefined) alertJsonCache.set(alert, (json = JSON.stringify(alert)));
+  return json;
+}
+
+/** JSON.stringify(request), with each alert's JSON from the cache above. */
+export function notificationRequestJson(request: NotificationRequest): string {
+  const { alerts, ...rest } = request;
+  const head = JSON.stringify(rest);
+  const list = `"alerts":[${alerts.map(notificationAlertJson).join(",")}]`;
+  return head === "{}" ? `{${list}}` : `${head.slice(0, -1)},${list}}`;
+}
+
+/** An integration's config as JSON, rendered once per config object and `global:` section. */
+const configJsonCache = new WeakMap<object, { global: GlobalDefaults | undefined; json: string }>();
+function integrationConfigJson(
+  type: IntegrationType,
+  raw: Record<string, unknown>,
+  global: GlobalDefaults | undefined,
+): { config: Record<string, unknown>; json: string } {
+  const cached = configJsonCache.get(raw);
+  const config = withGlobals(type, raw, global);
+  if (cached !== undefined && cached.global === global) return { config, json: cached.json };
+  const json = JSON.stringify(config);
+  configJsonCache.set(raw, { global, json });
+  return { config, json };
+}
+
 /** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
 const ROWS_PER_INSERT = 200;
+
+/** The insert of outbox rows (a key already stored is left as it is), compiled once per row count. */
+const insertOutboxRows = compiledRows<Schema["notification_outbox"]>(
+  (db, rows) =>
+    db
+      .insertInto("notification_outbox")
+      .values([...rows])
+      .onConflict((oc) => oc.column("idempotency_key").doNothing()),
+  (row) => [
+    row.id,
+    row.idempotency_key,
+    row.receiver,
+    row.integration,
+    row.request,
+    row.group_hash,
+    row.status,
+    row.attempts,
+    row.next_attempt_at,
+    row.last_error,
+    row.created_at,
+    row.updated_at,
+  ],
+);
 
 /**
  * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
@@ -105,21 +166,28 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
     for (const type of INTEGRATION_TYPES) {
       const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
       configs.forEach((raw, index) => {
-        const config = withGlobals(type, raw, global);
+        const { config, json: configJson } = integrationConfigJson(type, raw, global);
         const sendResolved =
           typeof config.send_resolved === "boolean" ? config.send_resolved : SEND_RESOLVED_DEFAULT[type];
         const sent = requestFor(request, sendResolved);
         if (sent === undefined) return;
         const integration = `${type}[${index}]`;
-        const payload: OutboxPayload = { request: sent, type, config };
-        if (integrations.templates && integrations.templates.length > 0)
-          payload.templates = integrations.templates.map((t) => ({ name: t.name, text: t.text }));
+        // JSON.stringify of an OutboxPayload, assembled from parts rendered once (alerts, config).
+        let stored = `{"request":${notificationRequestJson(sent)},"type":${JSON.stringify(type)},"config":${configJson}`;
+        if (integrations.templates && integrations.templates.length > 0) {
+          const templates: OutboxPayload["templates"] = integrations.templates.map((t) => ({
+            name: t.name,
+            text: t.text,
+          }));
+          stored += `,"templates":${JSON.stringify(templates)}`;
+        }
+        stored += "}";
         rows.push({
           id: newId(now),
           idempotency_key: `${request.idempotencyKey}/${integration}`,
           receiver: request.receiver,
           integration,
-          request: JSON.stringify(payload),
+          request: stored,
           group_hash: groupHash,
           status: "pending",
           attempts: 0,
@@ -144,12 +212,8 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
       );
       if (rows.length === 0) return;
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
-        await db
-          .insertInto("notification_outbox")
-          .values(rows.slice(i, i + ROWS_PER_INSERT))
-          .onConflict((oc) => oc.column("idempotency_key").doNothing())
-          .execute();
-      options.onEnqueue?.();
+        await db.executeQuery(insertOutboxRows(db, rows.slice(i, i + ROWS_PER_INSERT)));
+      options.onEnqueue?.(rows);
     },
   };
   return outbox;

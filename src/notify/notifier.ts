@@ -205,21 +205,24 @@ export function failureOf(error: unknown, signal: AbortSignal): SendOutcome {
 }
 
 /** POSTs JSON and classifies the answer; the common case for HTTP notifiers. */
-export async function postJson(
-  url: string,
-  payload: unknown,
-  options: {
-    headers?: Record<string, string>;
-    signal: AbortSignal;
-    accept?: (body: string) => boolean;
-    method?: string;
-  },
-): Promise<SendOutcome> {
+export function postJson(url: string, payload: unknown, options: PostOptions): Promise<SendOutcome> {
+  return postJsonText(url, JSON.stringify(payload), options);
+}
+
+interface PostOptions {
+  headers?: Record<string, string>;
+  signal: AbortSignal;
+  accept?: (body: string) => boolean;
+  method?: string;
+}
+
+/** postJson with the body already rendered (a signed body is sent as the very bytes that were signed). */
+export async function postJsonText(url: string, body: string, options: PostOptions): Promise<SendOutcome> {
   try {
     const answer = await httpRequest(url, {
       method: options.method ?? "POST",
       headers: { "content-type": "application/json", "user-agent": "Nines", ...options.headers },
-      body: JSON.stringify(payload),
+      body,
       signal: options.signal,
     });
     return outcomeOf(answer, options.accept);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NotificationRequest } from "../alerting/routing/index.js";
-import { renderText } from "./notify-template.js";
+import { goTime, renderText } from "./notify-template.js";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -167,5 +167,19 @@ describe("custom notification templates written for Alertmanager", () => {
 
   it("gives trimSpace, which Alertmanager added after 0.25", () => {
     expect(render('{{ trimSpace "  x  " }}|{{ .CommonAnnotations.summary | toUpper }}')).toBe("x|DISK FULL");
+  });
+});
+
+describe("goTime", () => {
+  it("writes times as Go's encoding/json does: the fraction without trailing zeros, the zero time for 0", () => {
+    expect(goTime(0)).toBe("0001-01-01T00:00:00Z");
+    expect(goTime(at("2026-03-29T01:02:03Z"))).toBe("2026-03-29T01:02:03Z");
+    expect(goTime(at("2026-03-29T01:02:03.5Z"))).toBe("2026-03-29T01:02:03.5Z");
+    expect(goTime(at("2026-03-29T01:02:03.25Z"))).toBe("2026-03-29T01:02:03.25Z");
+    expect(goTime(at("2026-03-29T01:02:03.125Z"))).toBe("2026-03-29T01:02:03.125Z");
+    expect(goTime(at("2026-03-29T01:02:03.007Z"))).toBe("2026-03-29T01:02:03.007Z");
+    expect(goTime(at("2026-03-29T01:02:03.070Z"))).toBe("2026-03-29T01:02:03.07Z");
+    expect(goTime(at("1969-12-31T23:59:59.500Z"))).toBe("1969-12-31T23:59:59.5Z");
+    expect(goTime(at("1969-12-31T23:59:59Z"))).toBe("1969-12-31T23:59:59Z");
   });
 });

@@ -78,7 +78,12 @@ export const NOTIFY_TEMPLATE_FUNCTIONS: Readonly<Record<string, FunctionSpec>> =
 /** Go's RFC 3339 with the fraction trimmed, as encoding/json writes a time.Time; zero time for 0. */
 export function goTime(ms: number): string {
   if (!ms) return "0001-01-01T00:00:00Z";
-  return new Date(ms).toISOString().replace(/\.?0*Z$/, "Z");
+  const iso = new Date(ms).toISOString(); // …THH:MM:SS.mmmZ, or ±YYYYYY-… beyond year 9999
+  const millis = ms % 1000;
+  if (millis === 0) return `${iso.slice(0, -5)}Z`;
+  // Trailing zeros of the fraction go, as Go's RFC3339Nano writes it (.5, .25, .125).
+  const fraction = iso.slice(-4, -1);
+  return `${iso.slice(0, -4)}${fraction.endsWith("00") ? fraction[0] : fraction.endsWith("0") ? fraction.slice(0, 2) : fraction}Z`;
 }
 
 /** template.Pairs: a list of `{Name, Value}` with Names and Values; Alertmanager 0.25 prints it as Go does. */

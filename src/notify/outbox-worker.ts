@@ -63,6 +63,23 @@ const ERROR_LIMIT = 1024;
 /** Due rows a claim reads from the head of the queue (twice its free slots, within these bounds). */
 const CLAIM_WINDOW_MIN = 64;
 const CLAIM_WINDOW_MAX = 256;
+/** Requests remember() keeps at most (about 1 KB to 100 KB each): the newest, for the claims to come. */
+const RECENT_REQUESTS_MAX = 5_000;
+const ROW_COLUMNS_BUT_REQUEST = [
+  "id",
+  "idempotency_key",
+  "receiver",
+  "integration",
+  "group_hash",
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "last_error",
+  "created_at",
+  "updated_at",
+] as const satisfies ReadonlyArray<Exclude<keyof Row, "request">>;
+/** Ids in one `id in (…)` of an UPDATE, well under SQLite's and PostgreSQL's parameter limits. */
+const UPDATE_IDS_MAX = 500;
 
 /**
  * Delivers the outbox: claims due rows (leasing them, so a crashed process's rows come back after the lease),
@@ -77,6 +94,8 @@ export class OutboxWorker {
   private readonly leaseMs: number;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly perDestination = new Map<string, number>();
+  /** Requests of rows this process enqueued and has not claimed yet, by row id (see remember()). */
+  private readonly recentRequests = new Map<string, string>();
   private running = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -132,6 +151,23 @@ export class OutboxWorker {
     // A claim that was under way has started its sends by now: abort those too.
     this.sender.abortAll();
     await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /**
+   * Remembers the requests of rows just enqueued by this process, so that claiming them does not read their
+   * requests (each a notification's whole alert list) back from the database. A row's request changes only
+   * when an operator retries it, which also changes its updated_at: a claim uses a remembered request only
+   * for a row never updated since it was created, and forgets it once claimed. Rows of a transaction that
+   * rolled back are never claimed; they leave with the oldest.
+   */
+  remember(rows: ReadonlyArray<{ id: string; request: string }>): void {
+    for (const { id, request } of rows) {
+      this.recentRequests.set(id, request);
+      if (this.recentRequests.size > RECENT_REQUESTS_MAX) {
+        const oldest = this.recentRequests.keys().next();
+        if (!oldest.done) this.recentRequests.delete(oldest.value);
+      }
+    }
   }
 
   /** Looks for due rows now (after an enqueue) instead of at the next poll. */
@@ -294,14 +330,38 @@ export class OutboxWorker {
         .set({ status: "sending", next_attempt_at: now + this.leaseMs })
         .where("id", "in", chosen)
         .execute();
-      const rows = await trx
-        .selectFrom("notification_outbox")
-        .selectAll()
-        .where("id", "in", chosen)
-        .execute();
+      const rows = await this.readClaimed(trx, chosen);
       const order = new Map(chosen.map((id, i) => [id, i]));
       return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
     });
+  }
+
+  /** The claimed rows in full, their requests from memory where remember() kept one that is still current. */
+  private async readClaimed(trx: Kysely<Schema>, ids: readonly string[]): Promise<Row[]> {
+    const rows = await trx
+      .selectFrom("notification_outbox")
+      .select(ROW_COLUMNS_BUT_REQUEST)
+      .where("id", "in", ids)
+      .execute();
+    const full: Row[] = [];
+    const unknown = new Set<string>();
+    for (const row of rows) {
+      const request = this.recentRequests.get(row.id);
+      this.recentRequests.delete(row.id);
+      if (request !== undefined && Number(row.updated_at) === Number(row.created_at))
+        full.push({ ...row, request });
+      else unknown.add(row.id);
+    }
+    if (unknown.size > 0) {
+      const requests = await trx
+        .selectFrom("notification_outbox")
+        .select(["id", "request"])
+        .where("id", "in", [...unknown])
+        .execute();
+      const byId = new Map(requests.map((r) => [r.id, r.request]));
+      for (const row of rows) if (unknown.has(row.id)) full.push({ ...row, request: byId.get(row.id) ?? "" });
+    }
+    return full;
   }
 
   /**
@@ -427,19 +487,32 @@ export class OutboxWorker {
         .insertInto("notification_attempts")
         .values(results.map((r) => r.attempt))
         .execute();
-      for (const { row, attempts, status, error } of results)
-        await trx
-          .updateTable("notification_outbox")
-          .set({
-            status,
-            attempts,
-            next_attempt_at: status === "pending" ? now + this.backoff(attempts) : now,
-            last_error: error,
-            updated_at: now,
-          })
-          .where("id", "=", row.id)
-          .where("status", "=", "sending")
-          .execute();
+      // Rows that end the same way (delivered at the first attempt, mostly) share one UPDATE; a retried row
+      // has its own backoff, so its own statement.
+      const alike = new Map<
+        string,
+        { ids: string[]; attempts: number; status: string; error: string | null }
+      >();
+      for (const { row, attempts, status, error } of results) {
+        const key = status === "pending" ? row.id : JSON.stringify([status, attempts, error]);
+        const same = alike.get(key);
+        if (same) same.ids.push(row.id);
+        else alike.set(key, { ids: [row.id], attempts, status, error });
+      }
+      for (const { ids, attempts, status, error } of alike.values())
+        for (let i = 0; i < ids.length; i += UPDATE_IDS_MAX)
+          await trx
+            .updateTable("notification_outbox")
+            .set({
+              status,
+              attempts,
+              next_attempt_at: status === "pending" ? now + this.backoff(attempts) : now,
+              last_error: error,
+              updated_at: now,
+            })
+            .where("id", "in", ids.slice(i, i + UPDATE_IDS_MAX))
+            .where("status", "=", "sending")
+            .execute();
     });
     for (const { row, outcome, attempts, status, error } of results) {
       const labels = { receiver: row.receiver, integration: integrationLabel(row.integration) };

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
-import { httpConfigHeaders, missing, type Notifier, postJson, secretOf } from "./notifier.js";
+import { httpConfigHeaders, missing, type Notifier, postJsonText, secretOf } from "./notifier.js";
 import { goTime } from "./notify-template.js";
 
 /**
@@ -79,7 +79,6 @@ export const webhookNotifier: Notifier<WebhookNotifierConfig> = {
     };
     const secret = await secretOf(config.hmac_secret, config.hmac_secret_file);
     if (secret) headers["x-nines-signature"] = signBody(secret, body);
-    // postJson stringifies: hand it the message itself, signed over the same bytes.
-    return postJson(url, message, { headers, signal });
+    return postJsonText(url, body, { headers, signal });
   },
 };

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { AlertSource } from "../alert-model.js";
+import { compiledRows } from "../../platform/db/compiled-rows.js";
 import type { Schema } from "../../platform/db/schema.js";
 import type { ValidAlert } from "./validate-alert.js";
 
@@ -79,21 +80,29 @@ export async function storeAlerts(
     });
   }
   const written = fps.map((fp) => existing.get(fp)).filter((a): a is StoredAlert => a !== undefined);
-  for (let i = 0; i < written.length; i += 100) {
-    const rows = written.slice(i, i + 100).map((a) => ({
-      fingerprint: a.fingerprint,
-      labels: JSON.stringify(a.labels),
-      annotations: JSON.stringify(a.annotations),
-      starts_at: a.startsAt,
-      ends_at: a.endsAt,
-      generator_url: a.generatorURL,
-      source: a.source,
-      received_at: a.receivedAt,
-      updated_at: a.updatedAt,
-    }));
-    await db
+  for (let i = 0; i < written.length; i += 100)
+    await db.executeQuery(upsertAlerts(db, written.slice(i, i + 100)));
+  return written;
+}
+
+const alertRow = (a: StoredAlert): Schema["alerts"] => ({
+  fingerprint: a.fingerprint,
+  labels: JSON.stringify(a.labels),
+  annotations: JSON.stringify(a.annotations),
+  starts_at: a.startsAt,
+  ends_at: a.endsAt,
+  generator_url: a.generatorURL,
+  source: a.source,
+  received_at: a.receivedAt,
+  updated_at: a.updatedAt,
+});
+
+/** The upsert by fingerprint, compiled once per row count (compiledRows). */
+const upsertAlerts = compiledRows<StoredAlert>(
+  (db, alerts) =>
+    db
       .insertInto("alerts")
-      .values(rows)
+      .values(alerts.map(alertRow))
       .onConflict((oc) =>
         oc.column("fingerprint").doUpdateSet((eb) => ({
           labels: eb.ref("excluded.labels"),
@@ -104,11 +113,24 @@ export async function storeAlerts(
           source: eb.ref("excluded.source"),
           updated_at: eb.ref("excluded.updated_at"),
         })),
-      )
-      .execute();
-  }
-  return written;
-}
+      ),
+  (a) => [
+    a.fingerprint,
+    JSON.stringify(a.labels),
+    JSON.stringify(a.annotations),
+    a.startsAt,
+    a.endsAt,
+    a.generatorURL,
+    a.source,
+    a.receivedAt,
+    a.updatedAt,
+  ],
+);
+
+const selectAlerts = compiledRows<string>(
+  (db, fps) => db.selectFrom("alerts").selectAll().where("fingerprint", "in", fps),
+  (fp) => [fp],
+);
 
 /** Alerts whose end is not yet past (null ends count as open), or updated since `updatedSince`. */
 export async function loadOpenAlerts(
@@ -133,11 +155,7 @@ export async function loadAlertsByFingerprint(
 ): Promise<Map<string, StoredAlert>> {
   const out = new Map<string, StoredAlert>();
   for (let i = 0; i < fps.length; i += 500) {
-    const rows = await db
-      .selectFrom("alerts")
-      .selectAll()
-      .where("fingerprint", "in", fps.slice(i, i + 500))
-      .execute();
+    const { rows } = await db.executeQuery<Schema["alerts"]>(selectAlerts(db, fps.slice(i, i + 500)));
     for (const row of rows) out.set(row.fingerprint, rowToAlert(row));
   }
   return out;

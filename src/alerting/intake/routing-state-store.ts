@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { compiledRows } from "../../platform/db/compiled-rows.js";
 import type { Schema } from "../../platform/db/schema.js";
 import type {
   Alert,
@@ -130,6 +131,21 @@ export async function loadRoutingState(db: Kysely<Schema>): Promise<LoadedRoutin
   };
 }
 
+/** The upsert of state rows by key, compiled once per row count (compiledRows). */
+const upsertStateRows = compiledRows<Schema["alerting_state"]>(
+  (db, rows) =>
+    db
+      .insertInto("alerting_state")
+      .values([...rows])
+      .onConflict((oc) =>
+        oc.column("key").doUpdateSet((eb) => ({
+          value: eb.ref("excluded.value"),
+          updated_at: eb.ref("excluded.updated_at"),
+        })),
+      ),
+  (row) => [row.key, row.value, row.updated_at],
+);
+
 /**
  * Writes the changed parts, deletes the removed ones (and the earlier version's snapshot when `dropLegacy`),
  * and records when and at which sequence the state was saved and when every alert record last was, in the
@@ -151,16 +167,7 @@ export async function saveRoutingChanges(
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const slice = rows.slice(i, i + ROWS_PER_STATEMENT);
     for (const r of slice) bytes += Buffer.byteLength(r.value);
-    await db
-      .insertInto("alerting_state")
-      .values(slice)
-      .onConflict((oc) =>
-        oc.column("key").doUpdateSet((eb) => ({
-          value: eb.ref("excluded.value"),
-          updated_at: eb.ref("excluded.updated_at"),
-        })),
-      )
-      .execute();
+    await db.executeQuery(upsertStateRows(db, slice));
   }
   const removed = changes.removed.map((r) => ROW_PREFIX + r.key);
   if (dropLegacy) removed.push(LEGACY_KEY);

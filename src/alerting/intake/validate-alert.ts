@@ -1,6 +1,6 @@
 import { CLASSIC_LABEL_NAME } from "../../promql/index.js";
 import type { IncomingAlert } from "../alert-model.js";
-import { type CheckedAlert, fingerprint } from "../routing/index.js";
+import { type CheckedAlert, fingerprint, sortedLabelNames } from "../routing/index.js";
 
 /** What validateAlert returns: the routing dispatcher takes it as it is (receiveChecked). */
 export type ValidAlert = CheckedAlert;
@@ -15,7 +15,8 @@ function parseTime(text: unknown, field: string): number | undefined | { error: 
 }
 
 function checkLabelSet(set: Record<string, unknown>): string | undefined {
-  for (const [name, value] of Object.entries(set)) {
+  for (const name in set) {
+    const value = set[name];
     if (!CLASSIC_LABEL_NAME.test(name)) return `invalid name ${JSON.stringify(name)}`;
     if (typeof value !== "string" || !isWellFormed(value)) return `invalid value ${JSON.stringify(value)}`;
   }
@@ -42,8 +43,15 @@ export function validateAlert(incoming: IncomingAlert | unknown, now: number): V
   const alert = asRecord(incoming);
   if (alert === undefined) return "an alert must be a JSON object";
   const rawLabels = asRecord(alert.labels) ?? {};
+  // Copied in Go's name order, which fingerprint() then need not sort again.
   const labels: Record<string, string> = {};
-  for (const [name, value] of Object.entries(rawLabels)) if (value !== "") labels[name] = value as string;
+  let labelCount = 0;
+  for (const name of sortedLabelNames(rawLabels)) {
+    const value = rawLabels[name];
+    if (value === "") continue;
+    labels[name] = value as string;
+    labelCount++;
+  }
   const starts = parseTime(alert.startsAt, "startsAt");
   const ends = parseTime(alert.endsAt, "endsAt");
   if (typeof starts === "object") return starts.error;
@@ -52,7 +60,7 @@ export function validateAlert(incoming: IncomingAlert | unknown, now: number): V
   if (ends !== undefined && ends < startsAt) return "start time must be before end time";
   const labelProblem = checkLabelSet(labels);
   if (labelProblem !== undefined) return `invalid label set: ${labelProblem}`;
-  if (Object.keys(labels).length === 0) return "at least one label pair required";
+  if (labelCount === 0) return "at least one label pair required";
   const annotations = asRecord(alert.annotations) ?? {};
   const annotationProblem = checkLabelSet(annotations);
   if (annotationProblem !== undefined) return `invalid annotations: ${annotationProblem}`;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AlertIntakeResult, IncomingAlert } from "../alert-model.js";
 import type { Clock } from "../../platform/clock.js";
 import type { RouteNode, RoutingConfig } from "./am-config.js";
-import { compareGo, fingerprint, type LabelSet, labelSetString } from "./fingerprint.js";
+import { compareGo, fingerprint, type LabelSet, labelSetString, sortedLabelNames } from "./fingerprint.js";
 import { type Inhibition, InhibitionIndex } from "./inhibitor.js";
 import { isValidLabelName } from "./matchers.js";
 import { allRoutes, matchRoutes } from "./route-tree.js";
@@ -365,6 +365,17 @@ export class AlertDispatcher {
   private compareAllSaved = true;
   /** Bumped on every change to a group, so that a save compares groups without serialising each one. */
   private readonly groupRevisions = new WeakMap<Group, number>();
+  private readonly groupKeyHashes = new WeakMap<Group, string>();
+  /** optionsFor() by receiver, for the current configuration (setConfig clears it). */
+  private receiverOptionsCache = new Map<string, ReceiverOptions>();
+  /**
+   * Each alert version as sent, firing and resolved: every flush of every group that holds the version
+   * shares one object, so the outbox renders it once (notificationAlertJson), not once per notification.
+   */
+  private readonly notifiedVersions = new WeakMap<
+    Alert,
+    { firing?: NotifiedAlert; resolved?: NotifiedAlert }
+  >();
 
   constructor(options: DispatcherOptions) {
     this.clock = options.clock;
@@ -524,10 +535,11 @@ export class AlertDispatcher {
     for (const route of routes) this.insert(route, alert, now, refresh && sameRoutes);
   }
 
+  /** The alert's labels named in the route's group_by, in Go's name order (fingerprint() need not sort). */
   private groupLabels(route: RouteNode, labels: LabelSet): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(labels)) {
-      if (route.groupByAll || route.groupBy.includes(name)) out[name] = value;
+    for (const name of sortedLabelNames(labels)) {
+      if (route.groupByAll || route.groupBy.includes(name)) out[name] = labels[name] as string;
     }
     return out;
   }
@@ -613,6 +625,15 @@ export class AlertDispatcher {
   }
 
   private optionsFor(receiver: string): ReceiverOptions {
+    let options = this.receiverOptionsCache.get(receiver);
+    if (options === undefined) {
+      options = this.computeOptionsFor(receiver);
+      this.receiverOptionsCache.set(receiver, options);
+    }
+    return options;
+  }
+
+  private computeOptionsFor(receiver: string): ReceiverOptions {
     const configured = this.config.receivers.get(receiver);
     let sendResolved = true;
     if (configured) {
@@ -762,20 +783,8 @@ export class AlertDispatcher {
     });
     const sent = options.sendResolved ? [...firing, ...resolved] : firing;
     if (sent.length > 0) {
-      const idempotencyKey = `${fingerprint({ receiver: group.receiver, groupKey: group.key })}-${at}`;
-      const alerts: NotifiedAlert[] = sent.map((a) => {
-        const isResolved = this.isResolvedAt(a, at);
-        const n: NotifiedAlert = {
-          fingerprint: a.fingerprint,
-          status: isResolved ? "resolved" : "firing",
-          labels: a.labels,
-          annotations: a.annotations,
-          startsAt: a.startsAt,
-          endsAt: isResolved ? a.endsAt : 0,
-        };
-        if (a.generatorURL !== undefined) n.generatorURL = a.generatorURL;
-        return n;
-      });
+      const idempotencyKey = `${this.groupKeyHash(group)}-${at}`;
+      const alerts = sent.map((a) => this.notifiedVersion(a, this.isResolvedAt(a, at)));
       const request: NotificationRequest = {
         idempotencyKey,
         receiver: group.receiver,
@@ -805,6 +814,36 @@ export class AlertDispatcher {
       this.notify(request);
     }
     return "notified";
+  }
+
+  /** The fingerprint of (receiver, group key) that a group's idempotency keys start with, kept per group. */
+  private groupKeyHash(group: Group): string {
+    let hash = this.groupKeyHashes.get(group);
+    if (hash === undefined) {
+      hash = fingerprint({ receiver: group.receiver, groupKey: group.key });
+      this.groupKeyHashes.set(group, hash);
+    }
+    return hash;
+  }
+
+  /** The alert as sent with this status; the same object for the same alert version (never edit it). */
+  private notifiedVersion(a: Alert, isResolved: boolean): NotifiedAlert {
+    let versions = this.notifiedVersions.get(a);
+    if (versions === undefined) this.notifiedVersions.set(a, (versions = {}));
+    const cached = isResolved ? versions.resolved : versions.firing;
+    if (cached !== undefined) return cached;
+    const n: NotifiedAlert = {
+      fingerprint: a.fingerprint,
+      status: isResolved ? "resolved" : "firing",
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: isResolved ? a.endsAt : 0,
+    };
+    if (a.generatorURL !== undefined) n.generatorURL = a.generatorURL;
+    if (isResolved) versions.resolved = n;
+    else versions.firing = n;
+    return n;
   }
 
   /**
@@ -990,6 +1029,7 @@ export class AlertDispatcher {
     this.runDue();
     this.config = config;
     this.mutersCache = undefined;
+    this.receiverOptionsCache = new Map();
     this.indexRoutes();
     this.groups.clear();
     const now = this.clock.now();

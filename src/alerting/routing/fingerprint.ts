@@ -48,11 +48,22 @@ class Fnv64 {
 
 export function fingerprint(labels: LabelSet): string {
   const hash = new Fnv64();
-  for (const name of Object.keys(labels).sort(compareGo)) {
+  for (const name of sortedLabelNames(labels)) {
     hash.addField(name);
     hash.addField(labels[name] ?? "");
   }
   return hash.hex();
+}
+
+/**
+ * The label names in Go's order. Label sets built in that order (the intake's, the routes' group labels) are
+ * not sorted again: sorting allocated more than anything else on the alert intake's path.
+ */
+export function sortedLabelNames(labels: Readonly<Record<string, unknown>>): string[] {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++)
+    if (compareGo(names[i - 1] as string, names[i] as string) > 0) return names.sort(compareGo);
+  return names;
 }
 
 /** Go sorts strings by bytes; for the names Alertmanager allows that is code-unit order. */

@@ -42,7 +42,7 @@ export {
   type RoutingSnapshot,
   type TraceEvent,
 } from "./dispatcher.js";
-export { fingerprint, type LabelSet, labelSetString } from "./fingerprint.js";
+export { fingerprint, type LabelSet, labelSetString, sortedLabelNames } from "./fingerprint.js";
 export { type Matcher, type MatchType, matchersString, parseMatchers } from "./matchers.js";
 export { matchRoutes, routeReceivers } from "./route-tree.js";
 export type { Recurrence, Silence, SilenceInput, SilenceState } from "./silences.js";
