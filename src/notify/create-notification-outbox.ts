@@ -97,7 +97,10 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
 const alertJsonCache = new WeakMap<NotifiedAlert, string>();
 function notificationAlertJson(alert: NotifiedAlert): string {
   let json = alertJsonCache.get(alert);
-  if (json === undefined) alertJsonCache.set(alert, (json = JSON.stringify(alert)));
+  if (json === undefined) {
+    json = JSON.stringify(alert);
+    alertJsonCache.set(alert, json);
+  }
   return json;
 }
 

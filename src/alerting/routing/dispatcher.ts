@@ -829,7 +829,10 @@ export class AlertDispatcher {
   /** The alert as sent with this status; the same object for the same alert version (never edit it). */
   private notifiedVersion(a: Alert, isResolved: boolean): NotifiedAlert {
     let versions = this.notifiedVersions.get(a);
-    if (versions === undefined) this.notifiedVersions.set(a, (versions = {}));
+    if (versions === undefined) {
+      versions = {};
+      this.notifiedVersions.set(a, versions);
+    }
     const cached = isResolved ? versions.resolved : versions.firing;
     if (cached !== undefined) return cached;
     const n: NotifiedAlert = {

@@ -23,7 +23,10 @@ export function compiledRows<Row>(
     for (const row of rows) for (const v of values(row)) parameters.push(v);
     const adapter = db.getExecutor().adapter;
     let byCount = sqlByAdapter.get(adapter);
-    if (byCount === undefined) sqlByAdapter.set(adapter, (byCount = new Map()));
+    if (byCount === undefined) {
+      byCount = new Map();
+      sqlByAdapter.set(adapter, byCount);
+    }
     let sql = byCount.get(rows.length);
     if (sql === undefined) {
       const compiled = build(db, rows).compile();
