@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../src/auth/index.js";
+import { parseStoredRequest } from "../src/notify/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type AlertingTestApp, amConfigYaml, startAlertingApp } from "./alerting-harness.js";
 import { DIALECTS, newTestDatabase } from "./support/databases.js";
@@ -335,7 +336,7 @@ describe.each(DIALECTS)("restart over the same database (%s)", (dialect) => {
       const rows = await second.test.app.database.db.selectFrom("notification_outbox").selectAll().execute();
       const firing = (name: string) =>
         rows.filter((r) => {
-          const { request } = JSON.parse(r.request) as {
+          const { request } = parseStoredRequest(r.request) as unknown as {
             request: { groupLabels: Record<string, string>; status: string };
           };
           return request.groupLabels.alertname === name && request.status === "firing";

@@ -4,6 +4,7 @@ import type { IncomingAlert } from "../src/alerting/index.js";
 import { storeAlerts } from "../src/alerting/intake/alert-store.js";
 import { validateAlert } from "../src/alerting/intake/validate-alert.js";
 import type { AlertDispatcher } from "../src/alerting/routing/dispatcher.js";
+import { parseStoredRequest } from "../src/notify/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type AlertingTestApp, amConfigYaml, startAlertingApp } from "./alerting-harness.js";
 import { DIALECTS, newTestDatabase, type TestDatabase } from "./support/databases.js";
@@ -162,7 +163,9 @@ describe.each(DIALECTS)("routing state saved by parts (%s)", (dialect) => {
         .selectAll()
         .execute();
       const firing = outbox.map((r) => {
-        const { request } = JSON.parse(r.request) as { request: { groupLabels: { alertname: string } } };
+        const { request } = parseStoredRequest(r.request) as unknown as {
+          request: { groupLabels: { alertname: string } };
+        };
         return request.groupLabels.alertname;
       });
       expect(firing.sort()).toEqual(["Alert1", "Alert2", "Alert3", "Alert4"]);

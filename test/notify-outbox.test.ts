@@ -5,7 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { NotificationRequest } from "../src/alerting/routing/index.js";
 import { listAudit } from "../src/audit/index.js";
 import { requestFor } from "../src/notify/create-notification-outbox.js";
-import { createNotificationOutbox, notifyRoutes, OutboxWorker } from "../src/notify/index.js";
+import {
+  createNotificationOutbox,
+  notifyRoutes,
+  OutboxWorker,
+  parseStoredRequest,
+} from "../src/notify/index.js";
 import type { ReceiverIntegrations } from "../src/notify/notification-outbox.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type Actor, type Ctx, systemActor } from "../src/platform/context.js";
@@ -199,7 +204,7 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
           : { url: "http://127.0.0.1:1/a", max_alerts: 0, http_config: global.http_config };
       // Slack sends no resolved alerts by default (send_resolved: false).
       const sent = type === "slack_configs" ? requestFor(req, false) : req;
-      expect(JSON.parse(row.request)).toEqual(
+      expect(parseStoredRequest(row.request)).toEqual(
         JSON.parse(
           JSON.stringify({
             request: sent,
@@ -230,7 +235,9 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     await outbox.enqueue(opened.db, mixed, integrations);
     const rows = await rowsOf("quiet");
     expect(rows).toHaveLength(2);
-    const sent = JSON.parse(rows.find((r) => r.integration === "webhook_configs[0]")?.request ?? "{}");
+    const sent = parseStoredRequest(
+      rows.find((r) => r.integration === "webhook_configs[0]")?.request ?? "{}",
+    );
     expect(sent.request.alerts).toHaveLength(1);
     expect(sent.request.resolvedCount).toBe(0);
   });

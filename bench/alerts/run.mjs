@@ -358,7 +358,11 @@ function ninesBreakdown(dataDir) {
       .all();
     for (const row of rows) {
       statuses[row.status] = (statuses[row.status] ?? 0) + 1;
-      const ids = JSON.parse(row.request).request.alerts.map((a) => a.labels.bench_id);
+      // The stored request: its envelope, a line break, the alerts (src/notify/stored-request.ts).
+      const cut = row.request.indexOf("\n");
+      const alerts =
+        cut >= 0 ? JSON.parse(row.request.slice(cut + 1)) : JSON.parse(row.request).request.alerts;
+      const ids = alerts.map((a) => a.labels.bench_id);
       const arrived = Math.max(...ids.map((id) => received.get(id) ?? Number.NEGATIVE_INFINITY));
       if (Number.isFinite(arrived)) toOutbox.push(Number(row.created_at) - arrived);
       if (row.attempt_at === null) continue;

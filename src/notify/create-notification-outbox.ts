@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { NotificationRequest, NotifiedAlert } from "../alerting/routing/index.js";
+import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
 import { compiledRows } from "../platform/db/compiled-rows.js";
@@ -11,6 +11,7 @@ import {
   SEND_RESOLVED_DEFAULT,
 } from "./integrations.js";
 import type { NotificationOutbox, ReceiverIntegrations } from "./notification-outbox.js";
+import { storedRequestText } from "./stored-request.js";
 
 /** Alertmanager's `global:` fields that integrations inherit (smarthost, API URLs and keys, http_config). */
 export type GlobalDefaults = Record<string, unknown>;
@@ -90,43 +91,6 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
   return createHash("sha256").update(receiver).update("\n").update(groupKey).digest("hex").slice(0, 32);
 }
 
-/**
- * An alert's JSON as it appears in stored requests. The dispatcher hands every notification of one alert
- * version the same object, so a storm renders each version once, however many group flushes carry it.
- */
-const alertJsonCache = new WeakMap<NotifiedAlert, string>();
-function notificationAlertJson(alert: NotifiedAlert): string {
-  let json = alertJsonCache.get(alert);
-  if (json === undefined) {
-    json = JSON.stringify(alert);
-    alertJsonCache.set(alert, json);
-  }
-  return json;
-}
-
-/** JSON.stringify(request), with each alert's JSON from the cache above. */
-export function notificationRequestJson(request: NotificationRequest): string {
-  const { alerts, ...rest } = request;
-  const head = JSON.stringify(rest);
-  const list = `"alerts":[${alerts.map(notificationAlertJson).join(",")}]`;
-  return head === "{}" ? `{${list}}` : `${head.slice(0, -1)},${list}}`;
-}
-
-/** An integration's config as JSON, rendered once per config object and `global:` section. */
-const configJsonCache = new WeakMap<object, { global: GlobalDefaults | undefined; json: string }>();
-function integrationConfigJson(
-  type: IntegrationType,
-  raw: Record<string, unknown>,
-  global: GlobalDefaults | undefined,
-): { config: Record<string, unknown>; json: string } {
-  const cached = configJsonCache.get(raw);
-  const config = withGlobals(type, raw, global);
-  if (cached !== undefined && cached.global === global) return { config, json: cached.json };
-  const json = JSON.stringify(config);
-  configJsonCache.set(raw, { global, json });
-  return { config, json };
-}
-
 /** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
 const ROWS_PER_INSERT = 200;
 
@@ -169,28 +133,21 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
     for (const type of INTEGRATION_TYPES) {
       const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
       configs.forEach((raw, index) => {
-        const { config, json: configJson } = integrationConfigJson(type, raw, global);
+        const config = withGlobals(type, raw, global);
         const sendResolved =
           typeof config.send_resolved === "boolean" ? config.send_resolved : SEND_RESOLVED_DEFAULT[type];
         const sent = requestFor(request, sendResolved);
         if (sent === undefined) return;
         const integration = `${type}[${index}]`;
-        // JSON.stringify of an OutboxPayload, assembled from parts rendered once (alerts, config).
-        let stored = `{"request":${notificationRequestJson(sent)},"type":${JSON.stringify(type)},"config":${configJson}`;
-        if (integrations.templates && integrations.templates.length > 0) {
-          const templates: OutboxPayload["templates"] = integrations.templates.map((t) => ({
-            name: t.name,
-            text: t.text,
-          }));
-          stored += `,"templates":${JSON.stringify(templates)}`;
-        }
-        stored += "}";
+        const payload: OutboxPayload = { request: sent, type, config };
+        if (integrations.templates && integrations.templates.length > 0)
+          payload.templates = integrations.templates.map((t) => ({ name: t.name, text: t.text }));
         rows.push({
           id: newId(now),
           idempotency_key: `${request.idempotencyKey}/${integration}`,
           receiver: request.receiver,
           integration,
-          request: stored,
+          request: storedRequestText(payload),
           group_hash: groupHash,
           status: "pending",
           attempts: 0,

@@ -27,3 +27,4 @@ export { inProcessSender, type SendExecutor, sendWorkerAvailable, threadSender }
 export type { SendJob, SendResult } from "./send-stored.js";
 export { signBody, webhookMessage } from "./webhook-notifier.js";
 export { type TemplateFileAccess, templateFilesTranslator } from "./template-files.js";
+export { parseStoredRequest, storedRequestText } from "./stored-request.js";

@@ -5,6 +5,7 @@ import { type Ctx, inTransaction } from "../platform/context.js";
 import type { Schema } from "../platform/db/schema.js";
 import { NinesError, notFound } from "../platform/errors.js";
 import type { OutboxPayload } from "./integrations.js";
+import { parseStoredRequest, storedRequestText } from "./stored-request.js";
 
 export const NotificationStatus = z.enum(["pending", "delivered", "dead"]);
 export type NotificationStatus = z.infer<typeof NotificationStatus>;
@@ -60,7 +61,7 @@ function isPending(stored: string): boolean {
 function viewOf(row: Schema["notification_outbox"]): NotificationView {
   let payload: Partial<OutboxPayload> = {};
   try {
-    payload = JSON.parse(row.request) as OutboxPayload;
+    payload = parseStoredRequest(row.request);
   } catch {
     // A damaged row still lists, without the alert summary.
   }
@@ -159,8 +160,7 @@ export async function retryNotification({ ctx, id }: { ctx: Ctx; id: string }): 
     const now = tx.clock.now();
     let request = row.request;
     try {
-      const payload = JSON.parse(row.request) as OutboxPayload;
-      request = JSON.stringify({ ...payload, retriedAt: now });
+      request = storedRequestText({ ...parseStoredRequest(row.request), retriedAt: now });
     } catch {
       // Left as it is: the worker dead-letters it again, with the reason.
     }

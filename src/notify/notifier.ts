@@ -16,6 +16,11 @@ export interface SendInput<C> {
   templates?: readonly TemplateFile[];
   /** Aborted on the per-attempt timeout and when the worker stops. */
   signal: AbortSignal;
+  /**
+   * The alerts as the webhook's JSON array, as the outbox stored them (stored-request.ts). Given to the
+   * webhook notifier only, with `request.alerts` left empty: it splices the array into its body unparsed.
+   */
+  webhookAlertsJson?: string;
 }
 
 /**

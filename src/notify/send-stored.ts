@@ -3,10 +3,11 @@ import { parseModelDuration } from "../alerting/routing/index.js";
 import { type OutboxPayload, redactSecrets } from "./integrations.js";
 import type { SendOutcome } from "./notifier.js";
 import type { NotifierRegistry } from "./notifiers.js";
+import { parseStoredRequest, splitStoredRequest } from "./stored-request.js";
 
 /** One attempt to send an outbox row, as the delivery worker hands it to a send executor. */
 export interface SendJob {
-  /** The row's stored request: an OutboxPayload as JSON, parsed where it is sent. */
+  /** The row's stored request (stored-request.ts), parsed where it is sent. */
   request: string;
   idempotencyKey: string;
   externalURL: string;
@@ -56,8 +57,14 @@ export async function sendStored(
   stop: AbortSignal,
 ): Promise<SendResult> {
   let payload: OutboxPayload;
+  let webhookAlertsJson: string | undefined;
   try {
-    payload = JSON.parse(job.request) as OutboxPayload;
+    // A webhook takes the stored alerts as they are; every other integration reads them.
+    const { envelope, alertsJson } = splitStoredRequest(job.request);
+    if (envelope.type === "webhook_configs") {
+      payload = { ...envelope, request: { ...envelope.request, alerts: [] } };
+      webhookAlertsJson = alertsJson;
+    } else payload = parseStoredRequest(job.request);
   } catch {
     return { outcome: { ok: false, retry: false, error: "stored request is not JSON" }, durationMs: 0 };
   }
@@ -79,6 +86,7 @@ export async function sendStored(
           externalURL: job.externalURL,
           templates: payload.templates ?? [],
           signal: controller.signal,
+          ...(webhookAlertsJson === undefined ? {} : { webhookAlertsJson }),
         })
       : { ok: false, retry: false, error: `no notifier for ${payload.type}` };
   } catch (error) {

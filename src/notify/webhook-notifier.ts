@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import type { IntegrationConfigs } from "./integrations.js";
 import { httpConfigHeaders, missing, type Notifier, postJsonText, secretOf } from "./notifier.js";
-import { goTime } from "./notify-template.js";
+import { type WebhookAlert, webhookAlert } from "./stored-request.js";
 
 /**
  * A webhook config with Nines's signing fields. They are not (yet) in the receiver schema; a config that has
@@ -17,15 +17,7 @@ export type WebhookNotifierConfig = IntegrationConfigs["webhook_configs"] & {
 export interface WebhookMessage {
   receiver: string;
   status: "firing" | "resolved";
-  alerts: Array<{
-    status: "firing" | "resolved";
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    startsAt: string;
-    endsAt: string;
-    generatorURL: string;
-    fingerprint: string;
-  }>;
+  alerts: WebhookAlert[];
   groupLabels: Record<string, string>;
   commonLabels: Record<string, string>;
   commonAnnotations: Record<string, string>;
@@ -44,15 +36,7 @@ export function webhookMessage(
   return {
     receiver: request.receiver,
     status: request.status,
-    alerts: kept.map((a) => ({
-      status: a.status,
-      labels: a.labels,
-      annotations: a.annotations,
-      startsAt: goTime(a.startsAt),
-      endsAt: goTime(a.endsAt),
-      generatorURL: a.generatorURL ?? "",
-      fingerprint: a.fingerprint,
-    })),
+    alerts: kept.map(webhookAlert),
     groupLabels: request.groupLabels,
     commonLabels: request.commonLabels,
     commonAnnotations: request.commonAnnotations,
@@ -63,16 +47,45 @@ export function webhookMessage(
   };
 }
 
+/**
+ * JSON.stringify(webhookMessage(…)) for alerts already in the webhook's JSON (as the outbox stores them),
+ * spliced in unparsed; `alertCount` is how many that array holds. Parses them only to cut at max_alerts.
+ */
+export function webhookBody(
+  request: Omit<NotificationRequest, "alerts">,
+  alertsJson: string,
+  alertCount: number,
+  externalURL: string,
+  maxAlerts = 0,
+): string {
+  let alerts = alertsJson;
+  let truncated = 0;
+  if (maxAlerts > 0 && alertCount > maxAlerts) {
+    alerts = JSON.stringify((JSON.parse(alertsJson) as WebhookAlert[]).slice(0, maxAlerts));
+    truncated = alertCount - maxAlerts;
+  }
+  const j = JSON.stringify;
+  return `{"receiver":${j(request.receiver)},"status":${j(request.status)},"alerts":${alerts},"groupLabels":${j(request.groupLabels)},"commonLabels":${j(request.commonLabels)},"commonAnnotations":${j(request.commonAnnotations)},"externalURL":${j(externalURL)},"version":"4","groupKey":${j(request.groupKey)},"truncatedAlerts":${truncated}}`;
+}
+
 export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
 export const webhookNotifier: Notifier<WebhookNotifierConfig> = {
-  async send({ request, config, idempotencyKey, externalURL, signal }) {
+  async send({ request, config, idempotencyKey, externalURL, signal, webhookAlertsJson }) {
     const url = await secretOf(config.url, config.url_file);
     if (!url) return missing("webhook url");
-    const message = webhookMessage(request, externalURL, config.max_alerts ?? 0);
-    const body = JSON.stringify(message);
+    const body =
+      webhookAlertsJson === undefined
+        ? JSON.stringify(webhookMessage(request, externalURL, config.max_alerts ?? 0))
+        : webhookBody(
+            request,
+            webhookAlertsJson,
+            request.firingCount + request.resolvedCount,
+            externalURL,
+            config.max_alerts ?? 0,
+          );
     const headers: Record<string, string> = {
       ...(await httpConfigHeaders(config.http_config)),
       "idempotency-key": idempotencyKey,

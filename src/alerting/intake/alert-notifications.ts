@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { notificationGroupHash, type OutboxPayload } from "../../notify/index.js";
+import { notificationGroupHash, type OutboxPayload, parseStoredRequest } from "../../notify/index.js";
 import type { Schema } from "../../platform/db/schema.js";
 import type { TraceEvent } from "../routing/dispatcher.js";
 
@@ -43,7 +43,7 @@ function notifiedRuns(events: readonly TraceEvent[]): Array<{ event: Notified; e
 function carried(requestJson: string): { at: number; fingerprints: Set<string> } | undefined {
   try {
     // Partial, as the notifications API reads it: a damaged row is skipped, not a failed trace.
-    const request = (JSON.parse(requestJson) as Partial<OutboxPayload>).request;
+    const request = (parseStoredRequest(requestJson) as Partial<OutboxPayload>).request;
     return {
       at: request?.at ?? Number.NaN,
       fingerprints: new Set((request?.alerts ?? []).map((a) => a.fingerprint)),
