@@ -681,6 +681,10 @@ export class AlertDispatcher {
 
   private recordMute(alert: Alert, state: MuteState, at: number): void {
     const stored = this.mutes.get(alert.fingerprint);
+    // Most alerts are never muted: they keep no mute state (none means not muted), and a flush that finds
+    // them still not muted does nothing here.
+    const unmuted = state.silencedBy.length === 0 && state.inhibitedBy === undefined;
+    if (unmuted && stored === undefined) return;
     const before = stored ?? { silencedBy: [] };
     const fp = alert.fingerprint;
     // A new object on every flush: the saved record changes only when what it says does.
@@ -700,7 +704,8 @@ export class AlertDispatcher {
       if (now.ruleName !== undefined) event.ruleName = now.ruleName;
       this.trace(fp, event);
     } else if (!now && was) this.trace(fp, { at, type: "uninhibited" });
-    this.mutes.set(fp, state);
+    if (unmuted) this.mutes.delete(fp);
+    else this.mutes.set(fp, state);
   }
 
   private flush(group: Group, at: number): void {
