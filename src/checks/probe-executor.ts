@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { messageBatcher } from "../platform/message-batch.js";
 import type { CheckSpec } from "./check-kind.js";
 import type { CheckOutcome } from "./check-outcome.js";
 import type { AddressPolicySpec } from "./probes/address-policy.js";
@@ -73,8 +74,8 @@ interface Pending {
 interface WorkerSlot {
   worker: Worker;
   inFlight: number;
-  /** Messages for the worker, sent together at the end of the current task. */
-  outbox: ToWorker[];
+  /** Queues a message for the worker; they go together every WORKER_BATCH_MS. */
+  post: (message: ToWorker) => void;
 }
 
 /**
@@ -102,7 +103,13 @@ export function workerExecutor(options: {
       // worker holds the prepared checks and the runs in flight, a few tens of megabytes at 10,000 checks.
       resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB },
     });
-    const slot: WorkerSlot = { worker, inFlight: 0, outbox: [] };
+    const slot: WorkerSlot = {
+      worker,
+      inFlight: 0,
+      post: messageBatcher<ToWorker>((batch) => {
+        if (slots.includes(slot)) slot.worker.postMessage(batch);
+      }, WORKER_BATCH_MS),
+    };
     worker.on("message", (messages: FromWorker[]) => {
       for (const message of messages) {
         const entry = pending.get(message.id);
@@ -133,14 +140,7 @@ export function workerExecutor(options: {
   };
   // Runs go to a worker together every few milliseconds, as the answers come back: checks spread over the
   // interval fall due a few at a time, every millisecond, and each message woke both threads.
-  const send = (slot: WorkerSlot, message: ToWorker) => {
-    if (slot.outbox.push(message) > 1) return;
-    setTimeout(() => {
-      const batch = slot.outbox;
-      slot.outbox = [];
-      if (slots.includes(slot)) slot.worker.postMessage(batch);
-    }, WORKER_BATCH_MS);
-  };
+  const send = (slot: WorkerSlot, message: ToWorker) => slot.post(message);
   for (let i = 0; i < options.workers; i++) slots.push(spawn());
 
   return {

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { messageBatcher } from "../platform/message-batch.js";
 import { type FromWorker, type ToWorker, WORKER_BATCH_MS } from "./probe-executor.js";
 import { createAddressPolicy } from "./probes/address-policy.js";
 import { type PreparedCheck, prepareCheck, runCheck } from "./run-check.js";
@@ -13,15 +14,7 @@ let checks = new Map<string, PreparedCheck>();
 const running = new Map<number, AbortController>();
 
 // Answers go back together every few milliseconds rather than one message per run.
-let outbox: FromWorker[] = [];
-const answer = (message: FromWorker) => {
-  if (outbox.push(message) > 1) return;
-  setTimeout(() => {
-    const batch = outbox;
-    outbox = [];
-    port.postMessage(batch);
-  }, WORKER_BATCH_MS);
-};
+const answer = messageBatcher<FromWorker>((batch) => port.postMessage(batch), WORKER_BATCH_MS);
 
 function handle(message: ToWorker): void {
   if (message.type === "sync") {

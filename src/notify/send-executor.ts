@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { messageBatcher } from "../platform/message-batch.js";
 import { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
 import { SEND_STOPPED, type SendJob, type SendResult, sendStored } from "./send-stored.js";
 
@@ -55,7 +56,6 @@ export function threadSender(options: {
   const postedTo = new Map<number, Worker>();
   let nextId = 1;
   let closing = false;
-  let queued: ToSendWorker[] = [];
 
   const spawn = (): Worker => {
     const created = new Worker(options.workerFile ?? WORKER_FILE, {
@@ -75,7 +75,7 @@ export function threadSender(options: {
       if (closing || replaced) return;
       replaced = true;
       options.onWorkerError(error);
-      // Sends still queued here go to the next thread; those the dead one had are failed.
+      // Sends not yet posted go to the next thread; those the dead one had are failed.
       for (const [id, to] of postedTo) {
         if (to !== created) continue;
         postedTo.delete(id);
@@ -94,16 +94,11 @@ export function threadSender(options: {
   };
   let worker: Worker | undefined;
 
-  const post = (message: ToSendWorker) => {
-    if (queued.push(message) > 1) return;
-    setImmediate(() => {
-      const batch = queued;
-      queued = [];
-      worker ??= spawn();
-      for (const message of batch) if (message.type === "send") postedTo.set(message.id, worker);
-      worker.postMessage(batch);
-    });
-  };
+  const post = messageBatcher<ToSendWorker>((batch) => {
+    worker ??= spawn();
+    for (const message of batch) if (message.type === "send") postedTo.set(message.id, worker);
+    worker.postMessage(batch);
+  });
 
   return {
     send(job) {
@@ -120,7 +115,8 @@ export function threadSender(options: {
       });
     },
     abortAll() {
-      if (worker === undefined && queued.length === 0) return;
+      // No thread and no send waiting for one: nothing to abort (and no thread to start for it).
+      if (worker === undefined && pending.size === 0) return;
       post({ type: "abortAll" });
     },
     async close() {

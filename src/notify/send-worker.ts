@@ -1,4 +1,5 @@
 import { parentPort } from "node:worker_threads";
+import { messageBatcher } from "../platform/message-batch.js";
 import { NOTIFIERS } from "./notifiers.js";
 import type { FromSendWorker, ToSendWorker } from "./send-executor.js";
 import { SEND_STOPPED, sendStored } from "./send-stored.js";
@@ -9,15 +10,7 @@ if (!port) throw new Error("send-worker.js runs as a worker thread");
 let stop = new AbortController();
 
 // Results go back together, once per turn of the event loop, rather than one message per send.
-let answers: FromSendWorker[] = [];
-const answer = (message: FromSendWorker) => {
-  if (answers.push(message) > 1) return;
-  setImmediate(() => {
-    const batch = answers;
-    answers = [];
-    port.postMessage(batch);
-  });
-};
+const answer = messageBatcher<FromSendWorker>((batch) => port.postMessage(batch));
 
 port.on("message", (messages: ToSendWorker[]) => {
   for (const message of messages) {
