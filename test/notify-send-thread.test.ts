@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as SendExecutorModule from "../src/notify/send-executor.js";
 import type { SendJob } from "../src/notify/send-stored.js";
+import { writeCrashingWorker } from "./support/crashing-worker.js";
 
 // Worker threads run compiled code: the suite's global setup has built dist/.
 const dist = resolve(import.meta.dirname, "../dist/notify");
@@ -55,6 +56,7 @@ describe("the send thread", () => {
   let server: Server;
   let base = "";
   let dir = "";
+  let crashingWorker: URL;
   const received: Array<{ path: string; key: string; body: string }> = [];
 
   beforeAll(async () => {
@@ -76,15 +78,10 @@ describe("the send thread", () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // The real worker, plus a listener that crashes the thread when asked to send the key "crash-me".
     dir = mkdtempSync(join(tmpdir(), "nines-send-worker-"));
-    writeFileSync(
-      join(dir, "crashing-worker.mjs"),
-      `import { parentPort } from "node:worker_threads";
-import ${JSON.stringify(pathToFileURL(join(dist, "send-worker.js")).href)};
-parentPort.on("message", (batch) => {
-  for (const m of batch)
-    if (m.type === "send" && m.job.idempotencyKey === "crash-me") setImmediate(() => { throw new Error("send worker crashed on purpose"); });
-});
-`,
+    crashingWorker = writeCrashingWorker(
+      dir,
+      join(dist, "send-worker.js"),
+      `(m) => m.type === "send" && m.job.idempotencyKey === "crash-me"`,
     );
   });
 
@@ -141,7 +138,7 @@ parentPort.on("message", (batch) => {
     const errors: unknown[] = [];
     const sender = threadSender({
       onWorkerError: (error) => errors.push(error),
-      workerFile: pathToFileURL(join(dir, "crashing-worker.mjs")),
+      workerFile: crashingWorker,
     });
     try {
       const lost = await sender.send(storedWebhook(`${base}/hang`, "crash-me"));

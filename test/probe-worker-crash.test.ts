@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckSpec } from "../src/checks/check-kind.js";
 import type * as ExecutorModule from "../src/checks/probe-executor.js";
+import { writeCrashingWorker } from "./support/crashing-worker.js";
 
 // Worker threads run compiled code: the suite's global setup has built dist/.
 const dist = resolve(import.meta.dirname, "../dist/checks");
@@ -15,6 +16,7 @@ describe("probe worker threads", () => {
   let server: Server;
   let url = "";
   let dir = "";
+  let crashingWorker: URL;
 
   beforeAll(async () => {
     server = createServer((_req, res) => res.end("ok"));
@@ -25,15 +27,10 @@ describe("probe worker threads", () => {
     url = `http://127.0.0.1:${address.port}/`;
     // The real worker, plus a listener that crashes the thread when asked to run the check "crash-me".
     dir = mkdtempSync(join(tmpdir(), "nines-worker-"));
-    writeFileSync(
-      join(dir, "crashing-worker.mjs"),
-      `import { parentPort } from "node:worker_threads";
-import ${JSON.stringify(pathToFileURL(join(dist, "probe-worker.js")).href)};
-parentPort.on("message", (batch) => {
-  for (const m of batch)
-    if (m.type === "run" && m.name === "crash-me") setImmediate(() => { throw new Error("probe worker crashed on purpose"); });
-});
-`,
+    crashingWorker = writeCrashingWorker(
+      dir,
+      join(dist, "probe-worker.js"),
+      `(m) => m.type === "run" && m.name === "crash-me"`,
     );
   });
 
@@ -93,7 +90,7 @@ parentPort.on("message", (batch) => {
       workers: 1,
       addressPolicy: { allow: ["127.0.0.0/8"] },
       onWorkerError: (error) => errors.push(error),
-      workerFile: pathToFileURL(join(dir, "crashing-worker.mjs")),
+      workerFile: crashingWorker,
     });
     const spec = (name: string) =>
       CheckSpec.parse({ service: "api", timeout: "5s", probe: { type: "http", url: `${url}${name}` } });
