@@ -8,6 +8,7 @@ import type {
   SavedAlertRecord,
   SavedParts,
 } from "../routing/dispatcher.js";
+import { decodeAlertRecord } from "../routing/alert-record.js";
 import { loadAlertsByFingerprint } from "./alert-store.js";
 
 /**
@@ -88,7 +89,7 @@ export async function loadRoutingState(db: Kysely<Schema>): Promise<LoadedRoutin
       parts.log.set(logKey, row.value);
     } else if (key.startsWith("alert:")) {
       const fp = key.slice("alert:".length);
-      records.set(fp, JSON.parse(row.value) as SavedAlertRecord);
+      records.set(fp, decodeAlertRecord(row.value));
       parts.alert.set(fp, row.value);
     }
   }

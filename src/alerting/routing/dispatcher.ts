@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { AlertIntakeResult, IncomingAlert } from "../alert-model.js";
 import type { Clock } from "../../platform/clock.js";
 import type { RouteNode, RoutingConfig } from "./am-config.js";
+import { encodeAlertRecord } from "./alert-record.js";
 import { compareGo, fingerprint, type LabelSet, labelSetString, sortedLabelNames } from "./fingerprint.js";
 import { type Inhibition, InhibitionIndex } from "./inhibitor.js";
 import { isValidLabelName } from "./matchers.js";
@@ -1125,7 +1126,7 @@ export class AlertDispatcher {
         continue;
       }
       visit("alert", fp, [revision], () =>
-        JSON.stringify(savedAlertRecord(this.alertsByFp.get(fp), this.mutes.get(fp), this.traces.get(fp))),
+        encodeAlertRecord(savedAlertRecord(this.alertsByFp.get(fp), this.mutes.get(fp), this.traces.get(fp))),
       );
     }
     return changes;
