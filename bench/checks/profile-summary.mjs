@@ -25,7 +25,10 @@ if (process.env.BUSIEST_S) {
   const span = Number(process.env.BUSIEST_S) * 1e6;
   const at = [];
   let t = 0;
-  for (let i = 0; i < profile.samples.length; i++) at.push((t += deltas[i] ?? 0));
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += deltas[i] ?? 0;
+    at.push(t);
+  }
   let best = -1;
   let busy = 0;
   let lo = 0;
