@@ -55,7 +55,12 @@ async function loadedRuntime(
   specs: Record<string, unknown>,
   backend: MetricsBackend,
   clock: ManualClock,
-  options: { replayChunkSamples?: number; events?: EventBus } = {},
+  options: {
+    replayChunkSamples?: number;
+    events?: EventBus;
+    bulkReplayMinutes?: number;
+    collectGarbage?: () => void;
+  } = {},
 ): Promise<SloRuntime> {
   const { db } = openDatabase({ url: "sqlite::memory:", dataDir: "." });
   await migrateToLatest(db);
@@ -75,6 +80,8 @@ async function loadedRuntime(
     backend: () => backend,
     schedule: false,
     ...(options.replayChunkSamples === undefined ? {} : { replayChunkSamples: options.replayChunkSamples }),
+    ...(options.bulkReplayMinutes === undefined ? {} : { bulkReplayMinutes: options.bulkReplayMinutes }),
+    ...(options.collectGarbage === undefined ? {} : { collectGarbage: options.collectGarbage }),
   });
   await runtime.reload();
   await db.destroy();
@@ -189,6 +196,31 @@ describe("SloRuntime replay", () => {
     // steps in 8-minute pieces).
     expect(whole.queries).toBe(2 * (1 + 2 * 2));
     expect(chunked.queries).toBeGreaterThanOrEqual(2 * (1 + 2 * Math.ceil((5 * 60) / 8)));
+  });
+
+  it("ends a reload that replayed a bulk of history with a full collection, and a smaller one without", async () => {
+    const backend = localBackend(new MemoryMetricsStore());
+    await writeTraffic(backend, NOW - 2 * HOUR, NOW);
+    const specs = {
+      pay: ratio(
+        'sum(rate(req_total{route="/pay",code=~"5.."}[{{.window}}]))',
+        'sum(rate(req_total{route="/pay"}[{{.window}}]))',
+      ),
+      all: ratio('sum(rate(req_total{code=~"5.."}[{{.window}}]))', "sum(rate(req_total[{{.window}}]))"),
+    };
+    // Two SLOs replay about 2 × 120 minutes.
+    const collections = async (bulkReplayMinutes: number) => {
+      let count = 0;
+      await loadedRuntime(specs, backend, new ManualClock(NOW), {
+        bulkReplayMinutes,
+        collectGarbage: () => {
+          count++;
+        },
+      });
+      return count;
+    };
+    expect(await collections(200)).toBe(1);
+    expect(await collections(300)).toBe(0);
   });
 });
 
