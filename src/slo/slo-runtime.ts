@@ -355,18 +355,21 @@ export class SloRuntime {
     return group;
   }
 
-  /** An ungrouped SLO's minute from its batch answers, if both of its queries have one; returns whether. */
-  private recordAnswered(
-    slo: LoadedSlo,
-    minuteEnd: number,
-    answers: ReadonlyMap<string, readonly FloatPoint[]>,
-  ): boolean {
+  /**
+   * An ungrouped SLO's minute from its batch answers, if both of its queries have one; returns whether.
+   * Records as `recordPaired` records that one step.
+   */
+  private recordAnswered(slo: LoadedSlo, minuteEnd: number, answers: BatchAnswers): boolean {
     // Batches answer ungrouped SLOs' queries only: their one series is the SLO's one group.
     const queries = slo.spec.groupBy.length === 0 ? slo.queries : null;
     const first = queries === null ? undefined : answers.get(queries.first);
     const total = queries === null ? undefined : answers.get(queries.total);
     if (queries === null || first === undefined || total === undefined) return false;
-    this.recordPaired(slo, NO_GROUP, queries.firstIsBad, first, total, minuteEnd);
+    const all = total * 60;
+    if (all > 0 && Number.isFinite(all)) {
+      const good = goodEvents(queries.firstIsBad, first, all);
+      this.group(slo, NO_GROUP.labels, NO_GROUP.key).evaluator.record(minuteEnd - 1, good, all);
+    }
     return true;
   }
 
@@ -390,23 +393,27 @@ export class SloRuntime {
 
   /**
    * Records the events of each minute step in [from, to] from the SLI queries: rates over 1 minute times 60,
-   * grouped by the SLO's groupBy labels. `answers` holds queries already answered for that range (batches).
+   * grouped by the SLO's groupBy labels. `answers` holds queries a batch answered for that one minute.
    */
   private async recordQueryCounts(
     slo: LoadedSlo,
     from: number,
     to: number,
     stepMs: number,
-    answers?: ReadonlyMap<string, readonly FloatPoint[]>,
+    answers?: BatchAnswers,
   ): Promise<number> {
     const queries = slo.queries;
     if (!queries) return 0;
     const backend = this.options.backend();
     const run = async (text: string) => {
       const answered = answers?.get(text);
+      // A NaN answer counts as no answer wherever it is read (no series records nothing, either way).
       const value: QueryValue =
         answered !== undefined
-          ? { type: "matrix", series: answered.length > 0 ? [{ labels: [], points: [...answered] }] : [] }
+          ? {
+              type: "matrix",
+              series: Number.isNaN(answered) ? [] : [{ labels: [], points: [{ t: from, f: answered }] }],
+            }
           : (
               await backend.rangeQuery({
                 query: text,
@@ -449,10 +456,9 @@ export class SloRuntime {
       if (t < from || !(all > 0) || !Number.isFinite(all)) continue;
       while (j < firsts.length && (firsts[j]?.t ?? t) < t) j++;
       const match = firsts[j];
-      const other = match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f * 60 : 0;
-      const good = firstIsBad ? all - other : other;
+      const good = goodEvents(firstIsBad, match !== undefined && match.t === t ? match.f : Number.NaN, all);
       evaluator ??= this.group(slo, group.labels, group.key).evaluator;
-      evaluator.record(t - 1, Math.max(0, Math.min(all, good)), all);
+      evaluator.record(t - 1, good, all);
       recorded++;
     }
     return recorded;
@@ -559,8 +565,8 @@ export class SloRuntime {
    * shape: 10,000 SLOs written alike cost 2 queries, not 20,000 (see `SliBatch`). Queries of a batch that
    * failed are missing, and run one by one.
    */
-  private async batchAnswers(minuteEnd: number): Promise<Map<string, readonly FloatPoint[]>> {
-    const answers = new Map<string, readonly FloatPoint[]>();
+  private async batchAnswers(minuteEnd: number): Promise<BatchAnswers> {
+    const answers = new Map<string, number>();
     if (this.batches === null || minuteEnd - this.batches.checkedAt >= BATCH_CHECK_MS) {
       this.batches = { checkedAt: minuteEnd, batches: await this.coveredShapes(minuteEnd) };
     }
@@ -568,12 +574,12 @@ export class SloRuntime {
     for (const batch of this.batches.batches) {
       let value: QueryValue;
       try {
-        const result = await backend.rangeQuery({
+        // An instant query: at one step it answers as a range query does, with a sample per series instead
+        // of a series, a list and a point.
+        const result = await backend.instantQuery({
           query: batch.query,
           parsed: this.parsedQuery(batch.query),
-          start: minuteEnd,
-          end: minuteEnd,
-          step: MINUTE,
+          time: minuteEnd,
         });
         value = result.value;
       } catch (error) {
@@ -583,11 +589,11 @@ export class SloRuntime {
         );
         continue;
       }
-      if (value.type !== "matrix") continue;
-      const byValue = new Map(value.series.map((s) => [getLabelValue(s.labels, batch.label), s.points]));
-      for (const [labelValue, texts] of batch.members) {
-        const points = byValue.get(labelValue) ?? NO_POINTS;
-        for (const text of texts) answers.set(text, points);
+      if (value.type !== "vector") continue;
+      for (const texts of batch.members.values()) for (const text of texts) answers.set(text, Number.NaN);
+      for (const sample of value.samples) {
+        const texts = batch.members.get(getLabelValue(sample.labels, batch.label));
+        if (texts !== undefined) for (const text of texts) answers.set(text, sample.f);
       }
     }
     return answers;
@@ -742,6 +748,18 @@ interface GroupPoints {
   labels: Record<string, string>;
   /** In time order, the group's series summed at each time; non-finite values are to be skipped. */
   points: readonly FloatPoint[];
+}
+
+/**
+ * The minute's batched SLI queries by text: each one's value at the minute's end, NaN where the batch has no
+ * series for it (nothing is recorded from either).
+ */
+type BatchAnswers = ReadonlyMap<string, number>;
+
+/** Events of a step that has `all` of them: from the first query's rate, NaN when it has no value there. */
+function goodEvents(firstIsBad: boolean, first: number, all: number): number {
+  const other = Number.isFinite(first) ? first * 60 : 0;
+  return Math.max(0, Math.min(all, firstIsBad ? all - other : other));
 }
 
 /** Scratch for `evaluateAll`: which tiers of a group fire, by tier index. */
