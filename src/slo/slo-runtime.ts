@@ -154,6 +154,15 @@ export class SloRuntime {
 
   /** Reads the SLOs in force; new or changed ones are replayed, removed ones dropped. */
   async reload(): Promise<void> {
+    const replayedMinutes = await this.load();
+    // Once all the replay made is dropped (the rows read and the parsed queries a batch answers included),
+    // before the first minute: that minute would otherwise pay for collecting it.
+    if (replayedMinutes >= (this.options.bulkReplayMinutes ?? BULK_REPLAY_MINUTES))
+      (this.options.collectGarbage ?? collectGarbage)();
+  }
+
+  /** `reload` up to its collection; returns the minutes the replays recorded. */
+  private async load(): Promise<number> {
     const rows = await this.options.db
       .selectFrom("config_objects")
       .select(["name", "document"])
@@ -206,10 +215,7 @@ export class SloRuntime {
       this.byCheck.set(check, set);
     }
     this.evaluateAll(now);
-    // After everything the replay made is dropped (the parsed queries a batch answers included), before the
-    // first minute: that minute would otherwise pay for collecting it.
-    if (replayedMinutes >= (this.options.bulkReplayMinutes ?? BULK_REPLAY_MINUTES))
-      (this.options.collectGarbage ?? collectGarbage)();
+    return replayedMinutes;
   }
 
   /** One check run, as it happens: counted by every SLO whose SLI reads that check. */
