@@ -8,7 +8,8 @@
 //                       every SLO's buckets, budget and every tier; answers wall and CPU time of the tick
 //   GET  /status        how many SLOs have data, and their health
 //   GET  /memory        process.memoryUsage() and V8's heap before and after a full GC (what is live vs garbage)
-// Env: NINES_DATA_DIR, NINES_CONFIG, NINES_PORT, CONTROL_PORT, START_MS, NINES_ADMIN_TOKEN.
+// Env: NINES_DATA_DIR, NINES_CONFIG, NINES_PORT, CONTROL_PORT, START_MS, NINES_ADMIN_TOKEN, NINES_DIST (the
+// build to run; default this checkout's dist/).
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
@@ -17,7 +18,8 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 
 const root = resolve(import.meta.dirname, "../..");
-const load = (path) => import(pathToFileURL(join(root, "dist", path)).href);
+const dist = resolve(process.env.NINES_DIST ?? join(root, "dist"));
+const load = (path) => import(pathToFileURL(join(dist, path)).href);
 const { createNines } = await load("app/nines-app.js");
 const { loadSettings } = await load("app/settings.js");
 const { ManualClock } = await load("platform/clock.js");

@@ -7,7 +7,8 @@
 // Usage: node bench/slo/run.mjs
 //   env: SLOS=1000,3000,10000 (Nines), PEER_SLOS=1000,3000 (Prometheus), HISTORY_MIN=120, CYCLES=5,
 //        PEER_CYCLES=4, SYSTEMS=nines,nines-grouped,prometheus, OUT (defaults to bench/results/slo.json; a run that did not
-//        complete for both systems writes nothing unless OUT is set)
+//        complete for both systems writes nothing unless OUT is set), NINES_DIST (another build's dist/ for the
+//        Nines server, to compare a change before and after; default this checkout's dist/, built if stale)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,6 +40,8 @@ const HISTORY_MIN = Number(env.HISTORY_MIN ?? 120);
 const CYCLES = Number(env.CYCLES ?? 5);
 const PEER_CYCLES = Number(env.PEER_CYCLES ?? 4);
 const OUT = env.OUT ? resolve(env.OUT) : join(root, "bench/results/slo.json");
+// The server's build (nines-worker.mjs reads the same variable); the bench's own helpers come from this checkout.
+const NINES_DIST = resolve(env.NINES_DIST ?? join(root, "dist"));
 const STEP_MS = 15_000;
 const MINUTE = 60_000;
 const STEPS_PER_REQUEST = 8;
@@ -225,6 +228,7 @@ async function runNines(n, grouped) {
       NINES_TSDB_RETENTION: "31d",
       CONTROL_PORT: String(controlPort),
       START_MS: String(t0),
+      NINES_DIST,
     },
   });
   const base = `http://127.0.0.1:${port}`;
@@ -539,6 +543,7 @@ async function main() {
       peerSlos: PEER_SLOS,
       ninesCycles: CYCLES,
       peerCycles: PEER_CYCLES,
+      ninesDist: NINES_DIST,
       ninesMode:
         "the whole server (createNines from dist/) in a child process on a simulated clock; data by remote_write over loopback; one SloRuntime.tick() per cycle, timed in-process (process.cpuUsage) and cross-checked with /proc",
     },

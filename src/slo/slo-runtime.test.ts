@@ -28,7 +28,7 @@ async function writeTraffic(backend: MetricsBackend, from: number, to: number): 
   await app.commit();
 }
 
-/** Counts the minute steps and the queries the runtime asks the backend for. */
+/** Counts the minute steps (of range queries) and the queries the runtime asks the backend for. */
 function countingBackend(inner: MetricsBackend): {
   backend: MetricsBackend;
   steps: () => number;
@@ -44,6 +44,10 @@ function countingBackend(inner: MetricsBackend): {
         if (query.step === MINUTE) steps += (query.end - query.start) / query.step + 1;
         return inner.rangeQuery(query);
       },
+      instantQuery: (query) => {
+        queries++;
+        return inner.instantQuery(query);
+      },
     },
     steps: () => steps,
     queries: () => queries,
@@ -55,7 +59,12 @@ async function loadedRuntime(
   specs: Record<string, unknown>,
   backend: MetricsBackend,
   clock: ManualClock,
-  options: { replayChunkSamples?: number; events?: EventBus } = {},
+  options: {
+    replayChunkSamples?: number;
+    events?: EventBus;
+    bulkReplayMinutes?: number;
+    collectGarbage?: () => void;
+  } = {},
 ): Promise<SloRuntime> {
   const { db } = openDatabase({ url: "sqlite::memory:", dataDir: "." });
   await migrateToLatest(db);
@@ -75,6 +84,8 @@ async function loadedRuntime(
     backend: () => backend,
     schedule: false,
     ...(options.replayChunkSamples === undefined ? {} : { replayChunkSamples: options.replayChunkSamples }),
+    ...(options.bulkReplayMinutes === undefined ? {} : { bulkReplayMinutes: options.bulkReplayMinutes }),
+    ...(options.collectGarbage === undefined ? {} : { collectGarbage: options.collectGarbage }),
   });
   await runtime.reload();
   await db.destroy();
@@ -190,6 +201,31 @@ describe("SloRuntime replay", () => {
     expect(whole.queries).toBe(2 * (1 + 2 * 2));
     expect(chunked.queries).toBeGreaterThanOrEqual(2 * (1 + 2 * Math.ceil((5 * 60) / 8)));
   });
+
+  it("ends a reload that replayed a bulk of history with a full collection, and a smaller one without", async () => {
+    const backend = localBackend(new MemoryMetricsStore());
+    await writeTraffic(backend, NOW - 2 * HOUR, NOW);
+    const specs = {
+      pay: ratio(
+        'sum(rate(req_total{route="/pay",code=~"5.."}[{{.window}}]))',
+        'sum(rate(req_total{route="/pay"}[{{.window}}]))',
+      ),
+      all: ratio('sum(rate(req_total{code=~"5.."}[{{.window}}]))', "sum(rate(req_total[{{.window}}]))"),
+    };
+    // Two SLOs replay about 2 × 120 minutes.
+    const collections = async (bulkReplayMinutes: number) => {
+      let count = 0;
+      await loadedRuntime(specs, backend, new ManualClock(NOW), {
+        bulkReplayMinutes,
+        collectGarbage: () => {
+          count++;
+        },
+      });
+      return count;
+    };
+    expect(await collections(200)).toBe(1);
+    expect(await collections(300)).toBe(0);
+  });
 });
 
 describe("SloRuntime alerts", () => {
@@ -230,11 +266,22 @@ describe("SloRuntime alerts", () => {
 });
 
 describe("SloRuntime minute", () => {
-  /** Counters of `values` services with three codes each, every 15 s for the 30 minutes before `to`. */
-  async function writeServices(backend: MetricsBackend, values: number, to: number): Promise<void> {
+  /**
+   * Counters of `values` services with three codes each, every 15 s for the 30 minutes before `to`; every
+   * fourth service has no error series at all when `someWithoutErrors`.
+   */
+  async function writeServices(
+    backend: MetricsBackend,
+    values: number,
+    to: number,
+    someWithoutErrors = false,
+  ): Promise<void> {
     const app = backend.appender();
     for (let i = 0; i < values; i++) {
-      const codes = { "200": 40 + i, "500": i % 3, "503": (i * 7) % 5 };
+      const codes =
+        someWithoutErrors && i % 4 === 0
+          ? { "200": 40 + i }
+          : { "200": 40 + i, "500": i % 3, "503": (i * 7) % 5 };
       for (const [code, perStep] of Object.entries(codes)) {
         const labels = labelsFrom({ __name__: "req_total", svc: `s${i}`, code, job: "api" });
         for (let t = to - 30 * MINUTE, k = 1; t <= to; t += 15_000, k++)
@@ -264,9 +311,9 @@ describe("SloRuntime minute", () => {
     );
 
   /** Statuses after three minutes, and the queries those minutes took. */
-  async function threeMinutes(specs: Record<string, unknown>, values: number) {
+  async function threeMinutes(specs: Record<string, unknown>, values: number, someWithoutErrors = false) {
     const counting = countingBackend(localBackend(new MemoryMetricsStore()));
-    await writeServices(counting.backend, values, NOW + 3 * MINUTE);
+    await writeServices(counting.backend, values, NOW + 3 * MINUTE, someWithoutErrors);
     const clock = new ManualClock(NOW);
     const runtime = await loadedRuntime(specs, counting.backend, clock);
     const before = counting.queries();
@@ -288,6 +335,16 @@ describe("SloRuntime minute", () => {
       expect(status.total, key).toBeGreaterThan(0);
       expect(status, key).toEqual(alone.statuses.get(key));
     }
+  });
+
+  it("counts every event of a service without error series as good, batched as alone", async () => {
+    const batched = await threeMinutes(perService(10), 12, true);
+    const alone = await threeMinutes(perService(10, " * 1"), 12, true);
+    expect(batched.queries).toBe(3 * 2);
+    const quiet = batched.statuses.get("svc-4 {}");
+    expect(quiet?.total).toBeGreaterThan(0);
+    expect(quiet?.good).toBe(quiet?.total);
+    for (const [key, status] of batched.statuses) expect(status, key).toEqual(alone.statuses.get(key));
   });
 
   it("queries SLOs one by one when they use few of the values a batch would read", async () => {

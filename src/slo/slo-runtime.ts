@@ -3,6 +3,7 @@ import { type CheckRan, countAtOrBelow, durationMs, type LatencyHistogram } from
 import type { Clock } from "../platform/clock.js";
 import type { Schema } from "../platform/db/schema.js";
 import type { EventBus } from "../platform/events.js";
+import { collectGarbage } from "../platform/collect-garbage.js";
 import type { Log } from "../platform/logger.js";
 import { type Expr, type FloatPoint, type Labels, parseExpr } from "../promql/index.js";
 import type { BurnRateTier } from "./burn-rate.js";
@@ -39,6 +40,12 @@ const PRESENCE_BLOCK_MS = HOUR;
 const MIN_BATCH = 8;
 /** How long a batch's label-value check holds before it is made again. */
 const BATCH_CHECK_MS = HOUR;
+/**
+ * Minutes a reload's replay records before it ends with a full collection (see `collectGarbage`). Replaying
+ * 10,000 SLOs (1.2 million minutes) left their queries' garbage in the old generation, and its collection
+ * (up to 690 ms of CPU) fell in the first minute's evaluation.
+ */
+const BULK_REPLAY_MINUTES = 100_000;
 
 /** A burn-rate tier that started or stopped firing, for the alerting pipeline. */
 export interface SloAlert {
@@ -118,6 +125,10 @@ export class SloRuntime {
       schedule?: boolean;
       /** Samples one replay query may fetch (see `REPLAY_CHUNK_SAMPLES`, the default). */
       replayChunkSamples?: number;
+      /** Minutes a reload's replay records before it ends with a full collection (`BULK_REPLAY_MINUTES`). */
+      bulkReplayMinutes?: number;
+      /** The full collection after a bulk replay; `collectGarbage` unless given. */
+      collectGarbage?: () => void;
     },
   ) {}
 
@@ -143,6 +154,15 @@ export class SloRuntime {
 
   /** Reads the SLOs in force; new or changed ones are replayed, removed ones dropped. */
   async reload(): Promise<void> {
+    const replayedMinutes = await this.load();
+    // Once all the replay made is dropped (the rows read and the parsed queries a batch answers included),
+    // before the first minute: that minute would otherwise pay for collecting it.
+    if (replayedMinutes >= (this.options.bulkReplayMinutes ?? BULK_REPLAY_MINUTES))
+      (this.options.collectGarbage ?? collectGarbage)();
+  }
+
+  /** `reload` up to its collection; returns the minutes the replays recorded. */
+  private async load(): Promise<number> {
     const rows = await this.options.db
       .selectFrom("config_objects")
       .select(["name", "document"])
@@ -151,6 +171,7 @@ export class SloRuntime {
     const services = await this.serviceRunbooks();
     const seen = new Set<string>();
     const now = this.options.clock.now();
+    let replayedMinutes = 0;
     for (const row of rows) {
       seen.add(row.name);
       const spec = (JSON.parse(row.document) as { spec: SloSpec }).spec;
@@ -173,7 +194,7 @@ export class SloRuntime {
       // An ungrouped SLO is listed from the start ("insufficient data"); groups appear with their data.
       if (spec.groupBy.length === 0) this.group(slo, {});
       try {
-        await this.replay(slo, now);
+        replayedMinutes += await this.replay(slo, now);
       } catch (error) {
         this.options.log.warn(
           { err: error, slo: row.name },
@@ -194,6 +215,7 @@ export class SloRuntime {
       this.byCheck.set(check, set);
     }
     this.evaluateAll(now);
+    return replayedMinutes;
   }
 
   /** One check run, as it happens: counted by every SLO whose SLI reads that check. */
@@ -339,18 +361,21 @@ export class SloRuntime {
     return group;
   }
 
-  /** An ungrouped SLO's minute from its batch answers, if both of its queries have one; returns whether. */
-  private recordAnswered(
-    slo: LoadedSlo,
-    minuteEnd: number,
-    answers: ReadonlyMap<string, readonly FloatPoint[]>,
-  ): boolean {
+  /**
+   * An ungrouped SLO's minute from its batch answers, if both of its queries have one; returns whether.
+   * Records as `recordPaired` records that one step.
+   */
+  private recordAnswered(slo: LoadedSlo, minuteEnd: number, answers: BatchAnswers): boolean {
     // Batches answer ungrouped SLOs' queries only: their one series is the SLO's one group.
     const queries = slo.spec.groupBy.length === 0 ? slo.queries : null;
     const first = queries === null ? undefined : answers.get(queries.first);
     const total = queries === null ? undefined : answers.get(queries.total);
     if (queries === null || first === undefined || total === undefined) return false;
-    this.recordPaired(slo, NO_GROUP, queries.firstIsBad, first, total, minuteEnd);
+    const all = total * 60;
+    if (all > 0 && Number.isFinite(all)) {
+      const good = goodEvents(queries.firstIsBad, first, all);
+      this.group(slo, NO_GROUP.labels, NO_GROUP.key).evaluator.record(minuteEnd - 1, good, all);
+    }
     return true;
   }
 
@@ -374,23 +399,27 @@ export class SloRuntime {
 
   /**
    * Records the events of each minute step in [from, to] from the SLI queries: rates over 1 minute times 60,
-   * grouped by the SLO's groupBy labels. `answers` holds queries already answered for that range (batches).
+   * grouped by the SLO's groupBy labels. `answers` holds queries a batch answered for that one minute.
    */
   private async recordQueryCounts(
     slo: LoadedSlo,
     from: number,
     to: number,
     stepMs: number,
-    answers?: ReadonlyMap<string, readonly FloatPoint[]>,
-  ): Promise<void> {
+    answers?: BatchAnswers,
+  ): Promise<number> {
     const queries = slo.queries;
-    if (!queries) return;
+    if (!queries) return 0;
     const backend = this.options.backend();
     const run = async (text: string) => {
       const answered = answers?.get(text);
+      // A NaN answer counts as no answer wherever it is read (no series records nothing, either way).
       const value: QueryValue =
         answered !== undefined
-          ? { type: "matrix", series: answered.length > 0 ? [{ labels: [], points: [...answered] }] : [] }
+          ? {
+              type: "matrix",
+              series: Number.isNaN(answered) ? [] : [{ labels: [], points: [{ t: from, f: answered }] }],
+            }
           : (
               await backend.rangeQuery({
                 query: text,
@@ -403,16 +432,19 @@ export class SloRuntime {
       return perGroup(value, slo.spec.groupBy);
     };
     const [first, total] = await Promise.all([run(queries.first), run(queries.total)]);
+    let recorded = 0;
     for (const [key, totals] of total) {
       const firsts = first.get(key)?.points ?? NO_POINTS;
-      this.recordPaired(slo, totals, queries.firstIsBad, firsts, totals.points, from);
+      recorded += this.recordPaired(slo, totals, queries.firstIsBad, firsts, totals.points, from);
     }
+    return recorded;
   }
 
   /**
    * Records a group's events per minute step from its SLI answers, both in time order: each total is paired
    * with the first query's point at its time; steps before `from`, and steps without events, record nothing.
-   * The group is made with its first events (a grouped SLO lists only groups that had data).
+   * The group is made with its first events (a grouped SLO lists only groups that had data). Returns the
+   * number of steps recorded.
    */
   private recordPaired(
     slo: LoadedSlo,
@@ -421,23 +453,28 @@ export class SloRuntime {
     firsts: readonly FloatPoint[],
     totals: readonly FloatPoint[],
     from: number,
-  ): void {
+  ): number {
     let evaluator: SloEvaluator | undefined;
+    let recorded = 0;
     let j = 0;
     for (const { t, f } of totals) {
       const all = f * 60;
       if (t < from || !(all > 0) || !Number.isFinite(all)) continue;
       while (j < firsts.length && (firsts[j]?.t ?? t) < t) j++;
       const match = firsts[j];
-      const other = match !== undefined && match.t === t && Number.isFinite(match.f) ? match.f * 60 : 0;
-      const good = firstIsBad ? all - other : other;
+      const good = goodEvents(firstIsBad, match !== undefined && match.t === t ? match.f : Number.NaN, all);
       evaluator ??= this.group(slo, group.labels, group.key).evaluator;
-      evaluator.record(t - 1, Math.max(0, Math.min(all, good)), all);
+      evaluator.record(t - 1, good, all);
+      recorded++;
     }
+    return recorded;
   }
 
-  /** Fills a new SLO's buckets from what is stored: check rollups, or the metrics the SLI queries read. */
-  private async replay(slo: LoadedSlo, now: number): Promise<void> {
+  /**
+   * Fills a new SLO's buckets from what is stored: check rollups, or the metrics the SLI queries read.
+   * Returns the number of rollups or minute steps recorded.
+   */
+  private async replay(slo: LoadedSlo, now: number): Promise<number> {
     const window = windowAt(sloTarget(slo.spec).window, now);
     const from = Math.floor(window.start / MINUTE) * MINUTE;
     const check = sliCheck(slo.spec);
@@ -452,16 +489,18 @@ export class SloRuntime {
         .execute();
       // Minute rollups where they exist (the last 7 days), hours before them.
       const firstMinute = rows.find((r) => r.resolution === "1m")?.start ?? Number.POSITIVE_INFINITY;
+      let recorded = 0;
       for (const row of rows) {
         const size = row.resolution === "1m" ? MINUTE : HOUR;
         if (row.resolution === "1h" && row.start + HOUR > firstMinute) continue;
         if (row.start + size <= from || row.runs === 0) continue;
         const { good, total } = rollupCounts(slo.spec, row);
         this.group(slo, {}).evaluator.record(Math.min(row.start + size - 1, now), good, total);
+        recorded++;
       }
-      return;
+      return recorded;
     }
-    if (!isQuerySli(slo.spec) || slo.queries === null) return;
+    if (!isQuerySli(slo.spec) || slo.queries === null) return 0;
     const end = Math.floor(now / MINUTE) * MINUTE;
     const reads = await this.stepsWithData(this.parsedQuery(slo.queries.total), from + MINUTE, end);
     const chunk = replayChunkMs(
@@ -469,12 +508,14 @@ export class SloRuntime {
       slo.spec.groupBy.length > 0,
       this.options.replayChunkSamples ?? REPLAY_CHUNK_SAMPLES,
     );
+    let recorded = 0;
     for (const steps of reads.steps) {
       for (let start = steps.first; start <= steps.last; start += chunk) {
         const stop = Math.min(steps.last, start + chunk - MINUTE);
-        await this.recordQueryCounts(slo, start, stop, MINUTE);
+        recorded += await this.recordQueryCounts(slo, start, stop, MINUTE);
       }
     }
+    return recorded;
   }
 
   /**
@@ -530,8 +571,8 @@ export class SloRuntime {
    * shape: 10,000 SLOs written alike cost 2 queries, not 20,000 (see `SliBatch`). Queries of a batch that
    * failed are missing, and run one by one.
    */
-  private async batchAnswers(minuteEnd: number): Promise<Map<string, readonly FloatPoint[]>> {
-    const answers = new Map<string, readonly FloatPoint[]>();
+  private async batchAnswers(minuteEnd: number): Promise<BatchAnswers> {
+    const answers = new Map<string, number>();
     if (this.batches === null || minuteEnd - this.batches.checkedAt >= BATCH_CHECK_MS) {
       this.batches = { checkedAt: minuteEnd, batches: await this.coveredShapes(minuteEnd) };
     }
@@ -539,12 +580,12 @@ export class SloRuntime {
     for (const batch of this.batches.batches) {
       let value: QueryValue;
       try {
-        const result = await backend.rangeQuery({
+        // An instant query: at one step it answers as a range query does, with a sample per series instead
+        // of a series, a list and a point.
+        const result = await backend.instantQuery({
           query: batch.query,
           parsed: this.parsedQuery(batch.query),
-          start: minuteEnd,
-          end: minuteEnd,
-          step: MINUTE,
+          time: minuteEnd,
         });
         value = result.value;
       } catch (error) {
@@ -554,11 +595,11 @@ export class SloRuntime {
         );
         continue;
       }
-      if (value.type !== "matrix") continue;
-      const byValue = new Map(value.series.map((s) => [getLabelValue(s.labels, batch.label), s.points]));
-      for (const [labelValue, texts] of batch.members) {
-        const points = byValue.get(labelValue) ?? NO_POINTS;
-        for (const text of texts) answers.set(text, points);
+      if (value.type !== "vector") continue;
+      for (const texts of batch.members.values()) for (const text of texts) answers.set(text, Number.NaN);
+      for (const sample of value.samples) {
+        const texts = batch.members.get(getLabelValue(sample.labels, batch.label));
+        if (texts !== undefined) for (const text of texts) answers.set(text, sample.f);
       }
     }
     return answers;
@@ -713,6 +754,18 @@ interface GroupPoints {
   labels: Record<string, string>;
   /** In time order, the group's series summed at each time; non-finite values are to be skipped. */
   points: readonly FloatPoint[];
+}
+
+/**
+ * The minute's batched SLI queries by text: each one's value at the minute's end, NaN where the batch has no
+ * series for it (nothing is recorded from either).
+ */
+type BatchAnswers = ReadonlyMap<string, number>;
+
+/** Events of a step that has `all` of them: from the first query's rate, NaN when it has no value there. */
+function goodEvents(firstIsBad: boolean, first: number, all: number): number {
+  const other = Number.isFinite(first) ? first * 60 : 0;
+  return Math.max(0, Math.min(all, firstIsBad ? all - other : other));
 }
 
 /** Scratch for `evaluateAll`: which tiers of a group fire, by tier index. */

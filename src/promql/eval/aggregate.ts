@@ -36,16 +36,26 @@ interface GroupOf {
   key: string;
 }
 
-// A series meets the same aggregation at every step of a range query: its group is worked out once.
+// A series meets the same aggregation at every step of a range query, and again in the next query that
+// groups it alike (its labels come from the store): its group is worked out once.
 const groupOfSeries = new WeakMap<Labels, GroupOf>();
 
 function groupOf(labels: Labels, grouping: readonly string[], without: boolean): GroupOf {
   const cached = groupOfSeries.get(labels);
-  if (cached !== undefined && cached.grouping === grouping && cached.without === without) return cached;
+  if (cached !== undefined && cached.without === without && sameNames(cached.grouping, grouping))
+    return cached;
   const own = groupLabels(labels, grouping, without);
   const entry = { grouping, without, labels: own, key: labelsKey(own) };
   groupOfSeries.set(labels, entry);
   return entry;
+}
+
+/** Whether two groupings name the same labels in the same order (two queries' `by (slo)`, say). */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function groupSamples(vec: readonly Sample[], ctx: AggregateContext): Group[] {
@@ -197,8 +207,8 @@ function countValues(vec: readonly Sample[], ctx: AggregateContext): Sample[] {
   return [...counts.values()];
 }
 
-/** The aggregations `aggregateSeries` computes; the others need a step's samples together. */
-const COLUMN_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+/** The aggregations `aggregateSeries` and `aggregateColumn` compute; the others need a step's samples together. */
+export const COLUMN_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
   "sum",
   "avg",
   "count",
@@ -224,19 +234,7 @@ export function aggregateSeries(
   onStep: (samples: number) => void,
 ): StepSeries[] | undefined {
   if (!COLUMN_OPS.has(op)) return undefined;
-  const groupOfInput = new Int32Array(input.length);
-  const groupLabels: Labels[] = [];
-  const byKey = new Map<string, number>();
-  for (let k = 0; k < input.length; k++) {
-    const { labels, key } = groupOf((input[k] as StepSeries).labels, grouping, without);
-    let g = byKey.get(key);
-    if (g === undefined) {
-      g = groupLabels.length;
-      groupLabels.push(labels);
-      byKey.set(key, g);
-    }
-    groupOfInput[k] = g;
-  }
+  const { groupOfInput, groupLabels } = groupInputs(input, grouping, without);
   const n = groupLabels.length;
   const state = new GroupState(n);
   // An output series per group and delayed-name-removal flag, as `stepwise` keeps them apart.
@@ -265,6 +263,60 @@ export function aggregateSeries(
     onStep(emitted);
   }
   return outputs.filter((o): o is StepSeries => o !== undefined);
+}
+
+/**
+ * Aggregates one step of values that are not series yet, as `aggregateSeries` would aggregate them as series
+ * with one step: `values[k]` is the value of `input[k]` where `present[k]` is 1. For a query at one step over
+ * many series (rules, the SLO runtime's batches), whose inner values would otherwise each get a series of
+ * their own. For the operators of `COLUMN_OPS` only.
+ */
+export function aggregateColumn(
+  input: readonly { readonly labels: Labels }[],
+  values: Float64Array,
+  present: Uint8Array,
+  dropName: boolean,
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+): StepSeries[] {
+  const { groupOfInput, groupLabels } = groupInputs(input, grouping, without);
+  const state = new GroupState(groupLabels.length);
+  for (let k = 0; k < input.length; k++) {
+    if (present[k] === 1) state.add(op, groupOfInput[k] as number, values[k] as number, dropName);
+  }
+  const out: StepSeries[] = [];
+  const columns = new StepColumns(1);
+  for (let g = 0; g < groupLabels.length; g++) {
+    if (state.count[g] === 0) continue;
+    const series = { labels: groupLabels[g] as Labels, dropName: state.dropName[g] === 1, ...columns.next() };
+    series.values[0] = state.result(op, g);
+    series.present[0] = 1;
+    out.push(series);
+  }
+  return out;
+}
+
+/** Each input's group (by index) and the groups' labels, in the order of their first member. */
+function groupInputs(
+  input: readonly { readonly labels: Labels }[],
+  grouping: readonly string[],
+  without: boolean,
+): { groupOfInput: Int32Array; groupLabels: Labels[] } {
+  const groupOfInput = new Int32Array(input.length);
+  const groupLabels: Labels[] = [];
+  const byKey = new Map<string, number>();
+  for (let k = 0; k < input.length; k++) {
+    const { labels, key } = groupOf((input[k] as { readonly labels: Labels }).labels, grouping, without);
+    let g = byKey.get(key);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupLabels.push(labels);
+      byKey.set(key, g);
+    }
+    groupOfInput[k] = g;
+  }
+  return { groupOfInput, groupLabels };
 }
 
 /**
