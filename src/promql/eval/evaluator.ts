@@ -433,14 +433,7 @@ export class Evaluator {
       if (to <= from) continue;
       w.ts = s.ts;
       w.vs = s.vs;
-      w.from = from;
-      w.to = to;
-      this.addSamples(to - from);
-      ctx.stepTime = t;
-      ctx.rangeStart = start;
-      ctx.rangeEnd = end;
-      const f = fn(w, ctx);
-      this.samples -= to - from;
+      const f = this.windowValue(fn, w, ctx, from, to, t, start, end);
       if (f === undefined) continue;
       values[k] = f;
       present[k] = 1;
@@ -487,14 +480,7 @@ export class Evaluator {
         while (to < ts.length && (ts[to] as number) <= end) to++;
         if (to <= from) continue;
         for (let a = 0; a < scalars.length; a++) scalars[a] = (scalarArgs[a] as Float64Array)[i] as number;
-        w.from = from;
-        w.to = to;
-        this.addSamples(to - from);
-        ctx.stepTime = t;
-        ctx.rangeStart = start;
-        ctx.rangeEnd = end;
-        const f = fn(w, ctx);
-        this.samples -= to - from;
+        const f = this.windowValue(fn, w, ctx, from, to, t, start, end);
         if (f === undefined) continue;
         if (values === undefined || present === undefined) ({ values, present } = columns.next());
         values[i] = f;
@@ -506,6 +492,31 @@ export class Evaluator {
       out.push({ labels: s.labels, dropName: keepName ? s.dropName : true, values, present });
     }
     return { kind: "vector", series: out };
+  }
+
+  /**
+   * The range function over the window [from, to) of `w`'s series at step `t`; its samples count against
+   * the query's limit while the function runs, as Prometheus counts them.
+   */
+  private windowValue(
+    fn: RangeFunction,
+    w: Mutable<Window>,
+    ctx: Mutable<RangeFnContext>,
+    from: number,
+    to: number,
+    t: number,
+    start: number,
+    end: number,
+  ): number | undefined {
+    w.from = from;
+    w.to = to;
+    this.addSamples(to - from);
+    ctx.stepTime = t;
+    ctx.rangeStart = start;
+    ctx.rangeEnd = end;
+    const f = fn(w, ctx);
+    this.samples -= to - from;
+    return f;
   }
 
   private checkCounterName(input: RangeInput): void {
