@@ -63,8 +63,12 @@ const ERROR_LIMIT = 1024;
 /** Due rows a claim reads from the head of the queue (twice its free slots, within these bounds). */
 const CLAIM_WINDOW_MIN = 64;
 const CLAIM_WINDOW_MAX = 256;
-/** Requests remember() keeps at most (about 1 KB to 100 KB each): the newest, for the claims to come. */
+/**
+ * What remember() keeps at most, the newest first: requests (1 KB to 1 MB each, with the group's alerts) and
+ * their characters in all, so that a backlog a hanging receiver leaves unclaimed holds little memory.
+ */
 const RECENT_REQUESTS_MAX = 5_000;
+const RECENT_REQUEST_CHARS_MAX = 16 * 1024 * 1024;
 const ROW_COLUMNS_BUT_REQUEST = [
   "id",
   "idempotency_key",
@@ -96,6 +100,7 @@ export class OutboxWorker {
   private readonly perDestination = new Map<string, number>();
   /** Requests of rows this process enqueued and has not claimed yet, by row id (see remember()). */
   private readonly recentRequests = new Map<string, string>();
+  private recentRequestChars = 0;
   private running = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -162,12 +167,27 @@ export class OutboxWorker {
    */
   remember(rows: ReadonlyArray<{ id: string; request: string }>): void {
     for (const { id, request } of rows) {
+      this.forget(id);
       this.recentRequests.set(id, request);
-      if (this.recentRequests.size > RECENT_REQUESTS_MAX) {
+      this.recentRequestChars += request.length;
+      while (
+        this.recentRequests.size > RECENT_REQUESTS_MAX ||
+        this.recentRequestChars > RECENT_REQUEST_CHARS_MAX
+      ) {
         const oldest = this.recentRequests.keys().next();
-        if (!oldest.done) this.recentRequests.delete(oldest.value);
+        if (oldest.done) break;
+        this.forget(oldest.value);
       }
     }
+  }
+
+  /** The remembered request of a row, removed from memory. */
+  private forget(id: string): string | undefined {
+    const request = this.recentRequests.get(id);
+    if (request === undefined) return undefined;
+    this.recentRequests.delete(id);
+    this.recentRequestChars -= request.length;
+    return request;
   }
 
   /** Looks for due rows now (after an enqueue) instead of at the next poll. */
@@ -346,8 +366,7 @@ export class OutboxWorker {
     const full: Row[] = [];
     const unknown = new Set<string>();
     for (const row of rows) {
-      const request = this.recentRequests.get(row.id);
-      this.recentRequests.delete(row.id);
+      const request = this.forget(row.id);
       if (request !== undefined && Number(row.updated_at) === Number(row.created_at))
         full.push({ ...row, request });
       else unknown.add(row.id);
