@@ -3,7 +3,7 @@ import { parseModelDuration } from "../alerting/routing/index.js";
 import { type OutboxPayload, redactSecrets } from "./integrations.js";
 import type { SendOutcome } from "./notifier.js";
 import type { NotifierRegistry } from "./notifiers.js";
-import { parseStoredRequest, splitStoredRequest } from "./stored-request.js";
+import { splitStoredRequest, withStoredAlerts } from "./stored-request.js";
 
 /** One attempt to send an outbox row, as the delivery worker hands it to a send executor. */
 export interface SendJob {
@@ -64,7 +64,7 @@ export async function sendStored(
     if (envelope.type === "webhook_configs") {
       payload = { ...envelope, request: { ...envelope.request, alerts: [] } };
       webhookAlertsJson = alertsJson;
-    } else payload = parseStoredRequest(job.request);
+    } else payload = withStoredAlerts(envelope, alertsJson);
   } catch {
     return { outcome: { ok: false, retry: false, error: "stored request is not JSON" }, durationMs: 0 };
   }

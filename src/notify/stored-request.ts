@@ -93,7 +93,11 @@ export function splitStoredRequest(text: string): { envelope: StoredEnvelope; al
 export function parseStoredRequest(text: string): OutboxPayload {
   const cut = text.indexOf("\n");
   if (cut < 0) return JSON.parse(text) as OutboxPayload;
-  const envelope = JSON.parse(text.slice(0, cut)) as StoredEnvelope;
-  const alerts = (JSON.parse(text.slice(cut + 1)) as WebhookAlert[]).map(notifiedAlert);
+  return withStoredAlerts(JSON.parse(text.slice(0, cut)) as StoredEnvelope, text.slice(cut + 1));
+}
+
+/** The payload of a split stored request, its alerts parsed from their webhook JSON. */
+export function withStoredAlerts(envelope: StoredEnvelope, alertsJson: string): OutboxPayload {
+  const alerts = (JSON.parse(alertsJson) as WebhookAlert[]).map(notifiedAlert);
   return { ...envelope, request: { ...envelope.request, alerts } };
 }
