@@ -106,6 +106,8 @@ export function workerExecutor(options: {
     const slot: WorkerSlot = {
       worker,
       inFlight: 0,
+      // Runs go to the worker together every few milliseconds, as the answers come back: checks spread over
+      // the interval fall due a few at a time, every millisecond, and each message woke both threads.
       post: messageBatcher<ToWorker>((batch) => {
         if (slots.includes(slot)) slot.worker.postMessage(batch);
       }, WORKER_BATCH_MS),
@@ -138,15 +140,12 @@ export function workerExecutor(options: {
     worker.postMessage([lastSync]);
     return slot;
   };
-  // Runs go to a worker together every few milliseconds, as the answers come back: checks spread over the
-  // interval fall due a few at a time, every millisecond, and each message woke both threads.
-  const send = (slot: WorkerSlot, message: ToWorker) => slot.post(message);
   for (let i = 0; i < options.workers; i++) slots.push(spawn());
 
   return {
     sync(checks) {
       lastSync = { type: "sync", checks: checks.map((c) => ({ name: c.name, spec: c.spec })) };
-      for (const slot of slots) send(slot, lastSync);
+      for (const slot of slots) slot.post(lastSync);
     },
     run(name, signal) {
       let slot = slots[0];
@@ -158,8 +157,8 @@ export function workerExecutor(options: {
       chosen.inFlight++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: chosen });
-        send(chosen, { type: "run", id, name });
-        signal?.addEventListener("abort", () => send(chosen, { type: "abort", id }), { once: true });
+        chosen.post({ type: "run", id, name });
+        signal?.addEventListener("abort", () => chosen.post({ type: "abort", id }), { once: true });
       });
     },
     async close() {

@@ -371,7 +371,7 @@ export class AlertDispatcher {
   private receiverOptionsCache = new Map<string, ReceiverOptions>();
   /**
    * Each alert version as sent, firing and resolved: every flush of every group that holds the version
-   * shares one object, so the outbox renders it once (notificationAlertJson), not once per notification.
+   * shares one object, so the outbox renders its JSON once (stored-request.ts), not once per notification.
    */
   private readonly notifiedVersions = new WeakMap<
     Alert,
