@@ -20,51 +20,46 @@ describe.each(DIALECTS)("compiledRows on %s", (dialect) => {
     await database.drop();
   });
 
-  // starts_at numbers the rows, which a values function that writes 0 for every row gets wrong.
-  const build = (db: OpenedDatabase["db"], items: readonly Item[]) =>
-    db.insertInto("alerts").values(
-      items.map((item, i) => ({
-        fingerprint: item.fp,
-        labels: "{}",
-        annotations: "{}",
-        starts_at: i,
-        ends_at: null,
-        generator_url: null,
-        source: item.source,
-        received_at: 7,
-        updated_at: 7,
-      })),
-    );
-  const valuesAt = (starts: (item: Item) => number) => (item: Item) => [
-    item.fp,
-    "{}",
-    "{}",
-    starts(item),
-    null,
-    null,
-    item.source,
-    7,
-    7,
-  ];
+  const row = (item: Item) => ({
+    fingerprint: item.fp,
+    labels: "{}",
+    annotations: "{}",
+    starts_at: 0,
+    ends_at: null,
+    generator_url: null,
+    source: item.source,
+    received_at: 7,
+    updated_at: 7,
+  });
+  const build = (db: OpenedDatabase["db"], rows: ReturnType<typeof row>[]) =>
+    db.insertInto("alerts").values(rows);
 
-  it("refuses values that are not the built statement's parameters in order", () => {
-    const insert = compiledRows<Item>(
-      build,
-      valuesAt(() => 0),
+  it("refuses rows whose values are not the built statement's parameters in order", () => {
+    // This statement numbers the rows' starts_at, so the rows it was given no longer say what it writes.
+    const numbering = compiledRows(row, (db, rows) =>
+      db.insertInto("alerts").values(rows.map((r, i) => ({ ...r, starts_at: i }))),
     );
     expect(() =>
-      insert(opened.db, [
+      numbering(opened.db, [
         { fp: "x1", source: "api" },
         { fp: "x2", source: "api" },
+      ]),
+    ).toThrow(/not the statement's parameters/);
+    // A row whose columns come in another order than the first row's (which set the statement's).
+    const mixed = compiledRows((item: Item) => {
+      const { source, ...rest } = row(item);
+      return item.fp === "x4" ? { source, ...rest } : { ...rest, source };
+    }, build);
+    expect(() =>
+      mixed(opened.db, [
+        { fp: "x3", source: "api" },
+        { fp: "x4", source: "rules" },
       ]),
     ).toThrow(/not the statement's parameters/);
   });
 
   it("runs what Kysely builds, compiled once per row count, in transactions too", async () => {
-    const insert = compiledRows<Item>(
-      build,
-      valuesAt(() => 0),
-    );
+    const insert = compiledRows(row, build);
     await opened.db.executeQuery(insert(opened.db, [{ fp: "a", source: "api" }]));
     await opened.db.transaction().execute(async (trx) => {
       await trx.executeQuery(insert(trx, [{ fp: "b", source: "rules" }]));

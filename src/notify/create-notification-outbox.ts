@@ -95,26 +95,13 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
 const ROWS_PER_INSERT = 200;
 
 /** The insert of outbox rows (a key already stored is left as it is), compiled once per row count. */
-const insertOutboxRows = compiledRows<Schema["notification_outbox"]>(
+const insertOutboxRows = compiledRows(
+  (row: Schema["notification_outbox"]) => row,
   (db, rows) =>
     db
       .insertInto("notification_outbox")
-      .values([...rows])
+      .values(rows)
       .onConflict((oc) => oc.column("idempotency_key").doNothing()),
-  (row) => [
-    row.id,
-    row.idempotency_key,
-    row.receiver,
-    row.integration,
-    row.request,
-    row.group_hash,
-    row.status,
-    row.attempts,
-    row.next_attempt_at,
-    row.last_error,
-    row.created_at,
-    row.updated_at,
-  ],
 );
 
 /**

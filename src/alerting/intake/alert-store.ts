@@ -98,38 +98,34 @@ const alertRow = (a: StoredAlert): Schema["alerts"] => ({
 });
 
 /** The upsert by fingerprint, compiled once per row count (compiledRows). */
-const upsertAlerts = compiledRows<StoredAlert>(
-  (db, alerts) =>
-    db
-      .insertInto("alerts")
-      .values(alerts.map(alertRow))
-      .onConflict((oc) =>
-        oc.column("fingerprint").doUpdateSet((eb) => ({
-          labels: eb.ref("excluded.labels"),
-          annotations: eb.ref("excluded.annotations"),
-          starts_at: eb.ref("excluded.starts_at"),
-          ends_at: eb.ref("excluded.ends_at"),
-          generator_url: eb.ref("excluded.generator_url"),
-          source: eb.ref("excluded.source"),
-          updated_at: eb.ref("excluded.updated_at"),
-        })),
-      ),
-  (a) => [
-    a.fingerprint,
-    JSON.stringify(a.labels),
-    JSON.stringify(a.annotations),
-    a.startsAt,
-    a.endsAt,
-    a.generatorURL,
-    a.source,
-    a.receivedAt,
-    a.updatedAt,
-  ],
+const upsertAlerts = compiledRows(alertRow, (db, rows) =>
+  db
+    .insertInto("alerts")
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column("fingerprint").doUpdateSet((eb) => ({
+        labels: eb.ref("excluded.labels"),
+        annotations: eb.ref("excluded.annotations"),
+        starts_at: eb.ref("excluded.starts_at"),
+        ends_at: eb.ref("excluded.ends_at"),
+        generator_url: eb.ref("excluded.generator_url"),
+        source: eb.ref("excluded.source"),
+        updated_at: eb.ref("excluded.updated_at"),
+      })),
+    ),
 );
 
-const selectAlerts = compiledRows<string>(
-  (db, fps) => db.selectFrom("alerts").selectAll().where("fingerprint", "in", fps),
-  (fp) => [fp],
+const selectAlerts = compiledRows(
+  (fingerprint: string) => ({ fingerprint }),
+  (db, rows) =>
+    db
+      .selectFrom("alerts")
+      .selectAll()
+      .where(
+        "fingerprint",
+        "in",
+        rows.map((r) => r.fingerprint),
+      ),
 );
 
 /** Alerts whose end is not yet past (null ends count as open), or updated since `updatedSince`. */

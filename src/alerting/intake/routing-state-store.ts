@@ -133,18 +133,18 @@ export async function loadRoutingState(db: Kysely<Schema>): Promise<LoadedRoutin
 }
 
 /** The upsert of state rows by key, compiled once per row count (compiledRows). */
-const upsertStateRows = compiledRows<Schema["alerting_state"]>(
+const upsertStateRows = compiledRows(
+  (row: Schema["alerting_state"]) => row,
   (db, rows) =>
     db
       .insertInto("alerting_state")
-      .values([...rows])
+      .values(rows)
       .onConflict((oc) =>
         oc.column("key").doUpdateSet((eb) => ({
           value: eb.ref("excluded.value"),
           updated_at: eb.ref("excluded.updated_at"),
         })),
       ),
-  (row) => [row.key, row.value, row.updated_at],
 );
 
 /**
