@@ -92,7 +92,11 @@ export interface AlertingRuntimeOptions {
    * produced them, as soon as they are due.
    */
   persistDelayMs?: number;
-  /** In real time, aggregation groups and alert records are saved at most this often (ms); 2,000 unless said. */
+  /**
+   * In real time, aggregation groups and alert records are saved at most this often (ms); 2,000 unless said.
+   * In simulated time every save is complete unless this is said (bench/alerts/pipeline.mjs says it, to weigh
+   * saves as a server does); what a save leaves out then waits for a later save, flush() or stop().
+   */
   periodicSaveMs?: number;
 }
 
@@ -505,10 +509,12 @@ export class AlertingRuntime implements AlertSink {
     const started = performance.now();
     const requests = this.pending.splice(0);
     const savedAt = clock.now();
-    // In simulated time (tests, tools) every save is complete; in real time groups and records wait for
-    // their period.
+    // In simulated time (tests, tools) every save is complete unless a period was said; in real time groups
+    // and records wait for their period.
     const periodic =
-      !this.schedule || options.complete === true || savedAt - this.periodicSavedAt >= this.periodicSaveMs;
+      (!this.schedule && this.options.periodicSaveMs === undefined) ||
+      options.complete === true ||
+      savedAt - this.periodicSavedAt >= this.periodicSaveMs;
     const changes = this.dispatcher.changesSince(this.saved, { periodic });
     const recordsSavedAt = periodic ? savedAt : Math.max(0, this.periodicSavedAt);
     const deliveries = this.setup?.deliveries;

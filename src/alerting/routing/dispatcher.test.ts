@@ -335,9 +335,17 @@ describe("silences", () => {
     const h = setup(BASIC);
     h.fire({ alertname: "Disk", instance: "a" });
     h.advance(30 * S);
+    // While what was announced is what fires, the log entry keeps one list of fingerprints.
+    const [a, b] = [
+      fingerprint({ alertname: "Disk", instance: "a" }),
+      fingerprint({ alertname: "Disk", instance: "b" }),
+    ];
+    expect(h.d.snapshot().log.map(([, e]) => e)).toEqual([{ firing: [a], resolved: [], at: T0 + 30 * S }]);
     h.d.addSilence({ matchers: ['instance="a"'], endsAt: T0 + 2 * H });
     h.fire({ alertname: "Disk", instance: "a" }, { alertname: "Disk", instance: "b" });
     h.advance(5 * M);
+    // a is silenced, not resolved: the receiver still believes it fires.
+    expect(h.d.snapshot().log.map(([, e]) => [e.firing, e.announced])).toEqual([[[b], [a, b]]]);
     h.resolve({ alertname: "Disk", instance: "a" });
     h.fire({ alertname: "Disk", instance: "b" });
     h.advance(5 * M);

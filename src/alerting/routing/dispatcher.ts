@@ -139,7 +139,11 @@ interface LogEntry {
   firing: string[];
   resolved: string[];
   at: number;
-  /** Alerts whose firing the receiver was told and whose resolve it was not told yet. */
+  /**
+   * Alerts whose firing the receiver was told and whose resolve it was not told yet; absent when that is
+   * `firing` (nearly always): the entry is saved with every notification, and a second copy of a large
+   * group's fingerprints doubled what a save wrote.
+   */
   announced?: string[];
 }
 
@@ -152,6 +156,9 @@ interface MuteState {
   silencedBy: string[];
   inhibitedBy?: Inhibition;
 }
+
+/** The state of every alert while nothing can mute (shared: never edit it). */
+const UNMUTED: MuteState = Object.freeze({ silencedBy: Object.freeze([]) as unknown as string[] });
 
 export interface RoutingSnapshot {
   version: 1;
@@ -340,6 +347,10 @@ const isSubset = (sup: ReadonlySet<string>, sub: Iterable<string>) => {
   return true;
 };
 
+/** What a log entry's receiver was told is firing, and had not heard resolved yet. */
+const announcedOf = (entry: LogEntry | undefined): readonly string[] =>
+  entry?.announced ?? entry?.firing ?? [];
+
 export class AlertDispatcher {
   private readonly clock: Clock;
   private config: RoutingConfig;
@@ -373,6 +384,8 @@ export class AlertDispatcher {
    * Each alert version as sent, firing and resolved: every flush of every group that holds the version
    * shares one object, so the outbox renders its JSON once (stored-request.ts), not once per notification.
    */
+  /** A log entry's firing fingerprints as the Set its flush built, for the next flush's dedup check. */
+  private readonly logFiring = new WeakMap<LogEntry, ReadonlySet<string>>();
   private readonly notifiedVersions = new WeakMap<
     Alert,
     { firing?: NotifiedAlert; resolved?: NotifiedAlert }
@@ -675,6 +688,7 @@ export class AlertDispatcher {
   }
 
   private muteState(alert: Alert, muters: Muters): MuteState {
+    if (muters.silences.length === 0 && muters.inhibitions.isEmpty()) return UNMUTED;
     const silencedBy = muters.silences.filter((s) => silenceMatches(s, alert.labels)).map((s) => s.id);
     const inhibitedBy = muters.inhibitions.find(alert.labels);
     return inhibitedBy ? { silencedBy, inhibitedBy } : { silencedBy };
@@ -711,45 +725,57 @@ export class AlertDispatcher {
 
   private flush(group: Group, at: number): void {
     const route = this.routesById.get(group.routeId);
-    const present = [...group.alerts.keys()]
-      .map((fp) => this.alertsByFp.get(fp))
-      .filter((a): a is Alert => a !== undefined)
-      .sort((a, b) => compareAlerts(a.labels, b.labels));
+    const present: Alert[] = [];
+    for (const fp of group.alerts.keys()) {
+      const alert = this.alertsByFp.get(fp);
+      if (alert !== undefined) present.push(alert);
+    }
+    present.sort((a, b) => compareAlerts(a.labels, b.labels));
     const logKey = `${group.receiver}|${group.key}`;
     const entry = this.log.get(logKey);
     const options = this.optionsFor(group.receiver);
-    const announced = new Set(entry?.announced ?? entry?.firing ?? []);
+    // Asked only about muted or time-muted alerts: most flushes never build it.
+    let announcedSet: Set<string> | undefined;
+    const isAnnounced = (fp: string): boolean => {
+      if (announcedSet === undefined) announcedSet = new Set(announcedOf(entry));
+      return announcedSet.has(fp);
+    };
 
     // Mute stages: inhibition and silences per alert; Nines keeps the resolve of an alert it had announced.
-    const kept: Alert[] = [];
+    let kept: Alert[] = present;
     const keptAfterMute = new Set<string>();
     const muters = this.muters(at);
-    for (const alert of present) {
-      const state = this.muteState(alert, muters);
-      this.recordMute(alert, state, at);
-      const muted = state.inhibitedBy !== undefined || state.silencedBy.length > 0;
-      if (!muted) kept.push(alert);
-      else if (
-        options.sendResolvedAfterMute &&
-        this.isResolvedAt(alert, at) &&
-        announced.has(alert.fingerprint)
-      ) {
-        kept.push(alert);
-        keptAfterMute.add(alert.fingerprint);
+    if (muters.silences.length > 0 || !muters.inhibitions.isEmpty() || this.mutes.size > 0) {
+      kept = [];
+      for (const alert of present) {
+        const state = this.muteState(alert, muters);
+        this.recordMute(alert, state, at);
+        const muted = state.inhibitedBy !== undefined || state.silencedBy.length > 0;
+        if (!muted) kept.push(alert);
+        else if (
+          options.sendResolvedAfterMute &&
+          this.isResolvedAt(alert, at) &&
+          isAnnounced(alert.fingerprint)
+        ) {
+          kept.push(alert);
+          keptAfterMute.add(alert.fingerprint);
+        }
       }
     }
 
-    const outcome = this.notifyGroup(group, route, kept, keptAfterMute, entry, announced, options, at);
+    const outcome = this.notifyGroup(group, route, kept, keptAfterMute, entry, options, at);
     // Resolved alerts leave the group once a flush saw them, unless they changed since (DeleteIfNotModified).
     // Nines holds back an announced alert's resolve while a time interval mutes the route, to send it after.
     const after = this.log.get(logKey);
     for (const alert of present) {
       const fp = alert.fingerprint;
       if (!this.isResolvedAt(alert, at) || group.alerts.get(fp) !== alert.version) continue;
-      if (outcome === "time-muted" && options.sendResolvedAfterMute && announced.has(fp)) continue;
+      if (outcome === "time-muted" && options.sendResolvedAfterMute && isAnnounced(fp)) continue;
       group.alerts.delete(fp);
       this.touchGroup(group);
-      if (after?.announced?.includes(fp)) after.announced = after.announced.filter((x) => x !== fp);
+      const stillAnnounced = announcedOf(after);
+      if (after !== undefined && stillAnnounced.includes(fp))
+        after.announced = stillAnnounced.filter((x) => x !== fp);
     }
     if (group.alerts.size === 0) this.groups.delete(group.id);
   }
@@ -761,7 +787,6 @@ export class AlertDispatcher {
     kept: readonly Alert[],
     keptAfterMute: ReadonlySet<string>,
     entry: LogEntry | undefined,
-    announced: ReadonlySet<string>,
     options: ReceiverOptions,
     at: number,
   ): "nothing" | "time-muted" | "deduplicated" | "notified" {
@@ -769,24 +794,30 @@ export class AlertDispatcher {
     if (route && this.timeMuted(route, at, group, kept)) return "time-muted";
     const logKey = `${group.receiver}|${group.key}`;
 
-    const firing = kept.filter((a) => !this.isResolvedAt(a, at));
-    const resolved = kept.filter((a) => this.isResolvedAt(a, at));
-    const firingSet = new Set(firing.map((a) => a.fingerprint));
-    const resolvedSet = new Set(resolved.map((a) => a.fingerprint));
+    const firing: Alert[] = [];
+    const resolved: Alert[] = [];
+    for (const a of kept) (this.isResolvedAt(a, at) ? resolved : firing).push(a);
+    const firingSet = new Set<string>();
+    for (const a of firing) firingSet.add(a.fingerprint);
+    const resolvedSet = new Set<string>();
+    for (const a of resolved) resolvedSet.add(a.fingerprint);
     if (
       !this.needsUpdate(entry, firingSet, resolvedSet, options.sendResolved, route?.repeatIntervalMs ?? 0, at)
     )
       return "deduplicated";
 
-    const stillAnnounced = new Set(announced);
-    for (const fp of firingSet) stillAnnounced.add(fp);
-    for (const fp of resolvedSet) stillAnnounced.delete(fp);
-    this.log.set(logKey, {
-      firing: [...firingSet],
-      resolved: [...resolvedSet],
-      at,
-      announced: [...stillAnnounced],
-    });
+    const next: LogEntry = { firing: [...firingSet], resolved: [...resolvedSet], at };
+    // Announced now: what was announced before and what fires now, less what is resolved now. Unless an
+    // announced alert neither fires nor resolves here (it left the group muted), that is what fires now.
+    const before = announcedOf(entry);
+    if (before.some((fp) => !firingSet.has(fp) && !resolvedSet.has(fp))) {
+      const stillAnnounced = new Set(before);
+      for (const fp of firingSet) stillAnnounced.add(fp);
+      for (const fp of resolvedSet) stillAnnounced.delete(fp);
+      next.announced = [...stillAnnounced];
+    }
+    this.log.set(logKey, next);
+    this.logFiring.set(next, firingSet);
     const sent = options.sendResolved ? [...firing, ...resolved] : firing;
     if (sent.length > 0) {
       const idempotencyKey = `${this.groupKeyHash(group)}-${at}`;
@@ -806,16 +837,19 @@ export class AlertDispatcher {
         at,
       };
       for (const a of sent) {
+        const status = this.isResolvedAt(a, at) ? "resolved" : "firing";
+        const afterMute = keptAfterMute.has(a.fingerprint);
+        if (this.continuesRun(a.fingerprint, group, status, afterMute)) continue;
         const event: TraceEvent = {
           at,
           type: "notified",
           receiver: group.receiver,
           groupKey: group.key,
-          status: this.isResolvedAt(a, at) ? "resolved" : "firing",
+          status,
           idempotencyKey,
         };
-        if (keptAfterMute.has(a.fingerprint)) event.afterMute = true;
-        if (!this.continuesRun(a.fingerprint, event)) this.trace(a.fingerprint, event);
+        if (afterMute) event.afterMute = true;
+        this.trace(a.fingerprint, event);
       }
       this.notify(request);
     }
@@ -860,13 +894,14 @@ export class AlertDispatcher {
    * status, and only notifications of other groups came after it: this notification belongs to that run.
    * Recording every repeat made each flush of a group rewrite the saved record of every alert in it.
    */
-  private continuesRun(fp: string, event: Extract<TraceEvent, { type: "notified" }>): boolean {
-    const events = this.traces.get(fp) ?? [];
+  private continuesRun(fp: string, group: Group, status: "firing" | "resolved", afterMute: boolean): boolean {
+    const events = this.traces.get(fp);
+    if (events === undefined) return false;
     for (let i = events.length - 1; i >= 0; i--) {
       const e = events[i];
       if (e?.type !== "notified") return false;
-      if (e.receiver === event.receiver && e.groupKey === event.groupKey)
-        return e.status === event.status && e.afterMute === event.afterMute;
+      if (e.receiver === group.receiver && e.groupKey === group.key)
+        return e.status === status && (e.afterMute ?? false) === afterMute;
     }
     return false;
   }
@@ -910,7 +945,7 @@ export class AlertDispatcher {
     at: number,
   ): boolean {
     if (entry === undefined) return firing.size > 0;
-    if (!isSubset(new Set(entry.firing), firing)) return true;
+    if (!isSubset(this.logFiring.get(entry) ?? new Set(entry.firing), firing)) return true;
     // All alerts resolved: notify (send_resolved or not) so the receiver's view of firing alerts is cleared.
     if (firing.size === 0) return entry.firing.length > 0;
     if (sendResolved && !isSubset(new Set(entry.resolved), resolved)) return true;
@@ -1089,13 +1124,19 @@ export class AlertDispatcher {
       if (before === text) changes.unchanged.push({ kind, id, token });
       else changes.changed.push({ kind, id, key: partKey(kind, id), json: text, token });
     };
+    // The same two references as saved: unchanged, checked before building a token (thousands per save).
+    const same = (before: SavedPartToken | undefined, a: unknown, b: unknown) =>
+      typeof before === "object" && before.length === 2 && before[0] === a && before[1] === b;
     if (periodic)
-      for (const g of this.groups.values())
-        visit("group", g.id, [g, this.groupRevisions.get(g) ?? 0], () =>
-          JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }),
-        );
-    for (const [key, entry] of this.log)
+      for (const g of this.groups.values()) {
+        const revision = this.groupRevisions.get(g) ?? 0;
+        if (same(saved.group.get(g.id), g, revision)) continue;
+        visit("group", g.id, [g, revision], () => JSON.stringify({ ...g, alerts: [...g.alerts.entries()] }));
+      }
+    for (const [key, entry] of this.log) {
+      if (same(saved.log.get(key), entry, entry.announced)) continue;
       visit("log", key, [entry, entry.announced], () => JSON.stringify({ key, entry }));
+    }
     const gone = (kind: PartKind, exists: (id: string) => boolean) => {
       for (const id of saved[kind].keys())
         if (!exists(id)) changes.removed.push({ kind, id, key: partKey(kind, id) });

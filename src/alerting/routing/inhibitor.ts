@@ -53,6 +53,12 @@ export class InhibitionIndex {
     }
   }
 
+  /** No firing alert is the source of any rule: nothing is inhibited. */
+  isEmpty(): boolean {
+    for (const { sources } of this.rules) if (sources.size > 0) return false;
+    return true;
+  }
+
   find(labels: LabelSet): Inhibition | undefined {
     for (const { rule, sources } of this.rules) {
       if (sources.size === 0 || !matchesAll(rule.targetMatchers, labels)) continue;
