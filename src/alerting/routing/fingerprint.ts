@@ -61,8 +61,15 @@ export function fingerprint(labels: LabelSet): string {
  */
 export function sortedLabelNames(labels: Readonly<Record<string, unknown>>): string[] {
   const names = Object.keys(labels);
-  for (let i = 1; i < names.length; i++)
-    if (compareGo(names[i - 1] as string, names[i] as string) > 0) return names.sort(compareGo);
+  if (names.length > 32) return names.sort(compareGo);
+  // An insertion sort in place: label sets are small, and Array.prototype.sort allocates a work array per
+  // call (a sender's unsorted labels are sorted once per alert). Large sets take the O(n log n) sort above.
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (names[j] as string) > name; j--) names[j + 1] = names[j] as string;
+    names[j + 1] = name;
+  }
   return names;
 }
 
