@@ -108,6 +108,32 @@ describe("grouping and timers as Alertmanager", () => {
     expect(n?.alerts[0]?.endsAt).toBe(0);
   });
 
+  it("nextWakeAt follows the earliest group through new groups, flushes and groups that leave", () => {
+    const h = setup(BASIC);
+    expect(h.d.nextWakeAt()).toBeUndefined();
+    h.fire({ alertname: "A" });
+    expect(h.d.nextWakeAt()).toBe(T0 + 30 * S);
+    h.advance(10 * S);
+    h.fire({ alertname: "B" });
+    expect(h.d.nextWakeAt()).toBe(T0 + 30 * S);
+    h.advance(20 * S); // A flushes; its next flush is 5 minutes on, after B's first
+    expect(h.summary()).toEqual(["team 1/0 @30s"]);
+    expect(h.d.nextWakeAt()).toBe(T0 + 40 * S);
+    h.advance(10 * S);
+    expect(h.d.nextWakeAt()).toBe(T0 + 30 * S + 5 * M);
+    // Both resolve: each group flushes its resolve, then leaves; no timer is left.
+    h.resolve({ alertname: "A" }, { alertname: "B" });
+    h.advance(5 * M);
+    expect(h.summary()).toEqual(["team 1/0 @30s", "team 1/0 @40s", "team 0/1 @330s", "team 0/1 @340s"]);
+    expect(h.d.nextWakeAt()).toBeUndefined();
+    // A restored dispatcher finds its groups' timers again.
+    h.fire({ alertname: "C" });
+    expect(h.d.nextWakeAt()).toBe(h.clock.now() + 30 * S);
+    const copy = setup(BASIC, undefined, h.clock.now());
+    copy.d.restore(h.d.snapshot());
+    expect(copy.d.nextWakeAt()).toBe(h.clock.now() + 30 * S);
+  });
+
   it("an alert that started long before flushes its new group at once", () => {
     const h = setup(BASIC);
     h.d.receive([

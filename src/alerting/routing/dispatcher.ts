@@ -363,6 +363,12 @@ export class AlertDispatcher {
   private seq = 0;
   private readonly alertsByFp = new Map<string, Alert>();
   private readonly groups = new Map<string, Group>();
+  /**
+   * The earliest nextFlushAt of any group (Infinity with none; -Infinity when not known, after a restore or a
+   * reload): intake runs runDue() for every request, and walking a storm's thousand groups each time to find
+   * nothing due was measurable.
+   */
+  private earliestDue = Number.NEGATIVE_INFINITY;
   private readonly log = new Map<string, LogEntry>();
   private readonly silencesById = new Map<string, Silence>();
   private readonly traces = new Map<string, TraceEvent[]>();
@@ -581,6 +587,7 @@ export class AlertDispatcher {
     group.alerts.set(alert.fingerprint, alert.version);
     // An alert that started long ago need not wait: the group flushes at once (aggrGroup.insert).
     if (!group.hasFlushed && alert.startsAt + route.groupWaitMs < now) group.nextFlushAt = now;
+    if (group.nextFlushAt < this.earliestDue) this.earliestDue = group.nextFlushAt;
     this.touchGroup(group);
     if (refresh && !newGroup) return;
     this.trace(alert.fingerprint, {
@@ -597,10 +604,12 @@ export class AlertDispatcher {
 
   /** When the next flush is due (ms), if any group exists. */
   nextWakeAt(): number | undefined {
-    let next: number | undefined;
-    for (const g of this.groups.values())
-      if (next === undefined || g.nextFlushAt < next) next = g.nextFlushAt;
-    return next;
+    if (this.earliestDue === Number.NEGATIVE_INFINITY) {
+      let next = Number.POSITIVE_INFINITY;
+      for (const g of this.groups.values()) if (g.nextFlushAt < next) next = g.nextFlushAt;
+      this.earliestDue = next;
+    }
+    return this.earliestDue === Number.POSITIVE_INFINITY ? undefined : this.earliestDue;
   }
 
   /** Performs every flush due by now, in time order, each at its own due time; returns how many ran. */
@@ -609,7 +618,16 @@ export class AlertDispatcher {
     let ran = 0;
     // One pass over the groups, then a queue in due order: a flush changes no other group's timer, and a group
     // that is due again before now (a long pause) goes back into the queue at its place.
-    const queue = [...this.groups.values()].filter((g) => g.nextFlushAt <= now).sort(byDueOrder);
+    const queue: Group[] = [];
+    let notDue = Number.POSITIVE_INFINITY;
+    const scan = now >= this.earliestDue;
+    if (scan) {
+      for (const g of this.groups.values()) {
+        if (g.nextFlushAt <= now) queue.push(g);
+        else if (g.nextFlushAt < notDue) notDue = g.nextFlushAt;
+      }
+      queue.sort(byDueOrder);
+    }
     for (let i = 0; i < queue.length; i++) {
       const due = queue[i];
       if (due === undefined || this.groups.get(due.id) !== due) continue;
@@ -625,6 +643,12 @@ export class AlertDispatcher {
         for (let next = queue[j]; next !== undefined && byDueOrder(next, due) <= 0; next = queue[++j]);
         queue.splice(j, 0, due);
       }
+    }
+    if (scan) {
+      // A flush creates and moves no group but its own (and may delete it).
+      for (const g of queue)
+        if (this.groups.get(g.id) === g && g.nextFlushAt < notDue) notDue = g.nextFlushAt;
+      this.earliestDue = notDue;
     }
     // Garbage collection walks every alert and trace: at most once a minute of (simulated) time.
     if (this.lastGcAt === undefined || now - this.lastGcAt >= 60_000 || now < this.lastGcAt) {
@@ -1076,6 +1100,7 @@ export class AlertDispatcher {
     this.receiverOptionsCache = new Map();
     this.indexRoutes();
     this.groups.clear();
+    this.earliestDue = Number.NEGATIVE_INFINITY;
     const now = this.clock.now();
     for (const alert of this.alertsByFp.values()) if (!this.isResolvedAt(alert, now)) this.route(alert, now);
   }
@@ -1198,6 +1223,7 @@ export class AlertDispatcher {
     for (const fp of [...this.alertsByFp.keys(), ...this.traces.keys(), ...this.mutes.keys()])
       this.touchAlert(fp);
     this.groups.clear();
+    this.earliestDue = Number.NEGATIVE_INFINITY;
     const covered = new Set<string>();
     for (const g of copy.groups) {
       const route = this.routesById.get(g.routeId);
