@@ -56,6 +56,8 @@ export async function startAlertingApp(
     clock?: Clock;
     outbox?: NotificationOutbox;
     periodicSaveMs?: number;
+    /** Timers and real-time saves; on with the system clock unless said. */
+    schedule?: boolean;
   } = {},
 ): Promise<AlertingTestApp> {
   const dir = mkdtempSync(join(tmpdir(), "nines-alerting-"));
@@ -81,7 +83,7 @@ export async function startAlertingApp(
     events: app.events,
     // The real outbox writes the rows; no worker runs here, so nothing is delivered.
     outbox: options.outbox ?? createNotificationOutbox({ clock }),
-    schedule: clock === systemClock,
+    schedule: options.schedule ?? clock === systemClock,
     ...(options.periodicSaveMs === undefined ? {} : { periodicSaveMs: options.periodicSaveMs }),
   });
   await runtime.start();

@@ -99,6 +99,39 @@ describe.each(DIALECTS)("alerting runtime wiring (%s)", (dialect) => {
     }
   });
 
+  it("stores requests read in one turn of the event loop in one transaction", async () => {
+    // Every reading of this clock is a millisecond later: alerts stored by one intake share its instant.
+    let ms = T0;
+    const clock = { now: () => ++ms };
+    const t = await startAlertingApp(dialect, { clock, schedule: true, configYaml: amConfigYaml() });
+    try {
+      // As two HTTP requests read in one poll phase: separate callbacks, with microtasks run between them.
+      const results = await new Promise<unknown[]>((resolve) => {
+        const pending: Array<Promise<unknown>> = [];
+        setImmediate(() =>
+          pending.push(
+            t.runtime.receive([{ labels: { alertname: "Turn", n: "1" }, annotations: {} }], "api"),
+          ),
+        );
+        setImmediate(() => {
+          pending.push(
+            t.runtime.receive([{ labels: { alertname: "Turn", n: "2" }, annotations: {} }], "api"),
+          );
+          resolve(Promise.all(pending));
+        });
+      });
+      expect(results).toEqual([
+        { accepted: 1, rejected: [] },
+        { accepted: 1, rejected: [] },
+      ]);
+      const rows = await t.test.app.database.db.selectFrom("alerts").select("received_at").execute();
+      expect(rows).toHaveLength(2);
+      expect(new Set(rows.map((r) => Number(r.received_at))).size).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("answers requests that arrive together each with its own result, stored in arrival order", async () => {
     const clock = new ManualClock(T0);
     const t = await startAlertingApp(dialect, { clock, configYaml: amConfigYaml() });

@@ -379,10 +379,16 @@ export class AlertingRuntime implements AlertSink {
   receive(alerts: readonly IncomingAlert[], source: AlertSource): Promise<AlertIntakeResult> {
     return new Promise((resolve, reject) => {
       this.intakeQueue.push({ alerts, source, resolve, reject });
-      if (this.intakeQueue.length === 1)
+      if (this.intakeQueue.length > 1) return;
+      // After the event loop's poll phase: every request read in it joins this transaction. SQLite runs a
+      // transaction without yielding to I/O, so taking the queue at once gave each request its own commit
+      // (the most expensive statement of an alert storm).
+      const start = () =>
         this.exclusive(() => this.receiveQueued()).catch((error: unknown) =>
           this.options.log.error({ err: error }, "alert intake failed"),
         );
+      if (this.schedule) setImmediate(start);
+      else start();
     });
   }
 
