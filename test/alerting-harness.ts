@@ -58,6 +58,7 @@ export async function startAlertingApp(
     periodicSaveMs?: number;
     /** Timers and real-time saves; on with the system clock unless said. */
     schedule?: boolean;
+    persistDelayMs?: number;
   } = {},
 ): Promise<AlertingTestApp> {
   const dir = mkdtempSync(join(tmpdir(), "nines-alerting-"));
@@ -85,6 +86,7 @@ export async function startAlertingApp(
     outbox: options.outbox ?? createNotificationOutbox({ clock }),
     schedule: options.schedule ?? clock === systemClock,
     ...(options.periodicSaveMs === undefined ? {} : { periodicSaveMs: options.periodicSaveMs }),
+    ...(options.persistDelayMs === undefined ? {} : { persistDelayMs: options.persistDelayMs }),
   });
   await runtime.start();
   const server = await buildServer(

@@ -124,6 +124,7 @@ describe.each(DIALECTS)("alerting runtime wiring (%s)", (dialect) => {
         { accepted: 1, rejected: [] },
         { accepted: 1, rejected: [] },
       ]);
+      await t.runtime.flush();
       const rows = await t.test.app.database.db.selectFrom("alerts").select("received_at").execute();
       expect(rows).toHaveLength(2);
       expect(new Set(rows.map((r) => Number(r.received_at))).size).toBe(1);

@@ -311,6 +311,39 @@ describe.each(DIALECTS)("groups and alert records saved by period in real time (
     }
   });
 
+  it("alerts a crash left only in the intake log reach the alerts table and their groups at restart", async () => {
+    const database = await newTestDatabase(dialect);
+    // No save runs before the crash: no notification is due, and the saves' delays are long.
+    const options = { configYaml: amConfigYaml({ groupWait: "30s" }), database, periodicSaveMs: 3_600_000 };
+    const first = await startAlertingApp(dialect, { ...options, persistDelayMs: 60_000 });
+    await first.runtime.receive([firing(1), firing(2)], "api");
+    await first.runtime.receive([{ ...firing(1), annotations: { note: "again" } }], "api");
+    const db = first.test.app.database.db;
+    // Each intake appended one row before answering; the alerts table takes them at the next save.
+    expect(await db.selectFrom("alert_intake_log").select("seq").execute()).toHaveLength(2);
+    expect(await db.selectFrom("alerts").selectAll().execute()).toEqual([]);
+    await first.close({ keepDatabase: true, graceful: false });
+
+    const second = await startAlertingApp(dialect, options);
+    try {
+      const after = second.test.app.database.db;
+      expect(await after.selectFrom("alert_intake_log").select("seq").execute()).toEqual([]);
+      const stored = await after.selectFrom("alerts").select(["labels", "annotations"]).execute();
+      expect(stored.map((r) => [JSON.parse(r.labels).instance, JSON.parse(r.annotations)])).toEqual([
+        ["host-1", { note: "again" }],
+        ["host-2", {}],
+      ]);
+      expect(
+        second.runtime
+          .groups()
+          .flatMap((g) => g.alerts)
+          .sort(),
+      ).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("after a crash that lost the groups' and records' last changes, the alerts are routed again and nothing is sent twice", async () => {
     const database = await newTestDatabase(dialect);
     const first = await startAlertingApp(dialect, {

@@ -29,11 +29,14 @@ import {
 import { compileAlertmanagerConfig } from "./routing/am-config.js";
 import { parseSilence } from "./routing/silences.js";
 import {
+  appendIntakeLog,
+  applyIntakeLog,
   loadAlert,
   loadOpenAlerts,
+  mergeIncoming,
   pruneAlerting,
+  readIntakeLog,
   type StoredAlert,
-  storeAlerts,
 } from "./intake/alert-store.js";
 import { type AlertNotification, loadAlertNotifications } from "./intake/alert-notifications.js";
 import { emptySavedParts, loadRoutingState, saveRoutingChanges } from "./intake/routing-state-store.js";
@@ -146,7 +149,7 @@ const PERIODIC_SAVE_MS_DEFAULT = 2_000;
 
 /**
  * The alerting pipeline's intake and clock: alerts from the Alertmanager API, rule groups, SLO burn tiers and
- * checks are validated as Alertmanager does, stored in the alerts table before the sender hears back, and fed
+ * checks are validated as Alertmanager does, stored (intake log) before the sender hears back, and fed
  * to the routing dispatcher; one timer runs its flushes. Every notification is written to the outbox in the
  * same transaction as the routing snapshot that produced it, so a restart resumes groups and timers and
  * never sends a notification twice under different keys.
@@ -164,6 +167,13 @@ export class AlertingRuntime implements AlertSink {
     resolve: (result: AlertIntakeResult) => void;
     reject: (error: unknown) => void;
   }> = [];
+  /**
+   * Alerts an intake stored in the intake log and the alerts table has not taken yet (the next save writes
+   * them there), by fingerprint; intake merges with these before the table.
+   */
+  private readonly unapplied = new Map<string, StoredAlert>();
+  /** The sequence number of the last intake log row written (committed). */
+  private loggedSeq = 0;
   /** What each part of the routing state was when last written, so that a save writes only what changed. */
   private saved: SavedParts = emptySavedParts();
   /** The one-row snapshot of an earlier version is still stored; the next save deletes it. */
@@ -224,6 +234,14 @@ export class AlertingRuntime implements AlertSink {
     await this.exclusive(async () => {
       const { db, clock } = this.options;
       this.startedAt = clock.now();
+      // Alerts stored by intake before the last stop that the alerts table did not take yet: it takes them
+      // now, before anything reads it.
+      const logged = await readIntakeLog(db);
+      if (logged.lastSeq !== undefined) {
+        const lastSeq = logged.lastSeq;
+        await db.transaction().execute((trx) => applyIntakeLog(trx, logged.alerts, lastSeq));
+        this.loggedSeq = lastSeq;
+      }
       await this.applyObjects(await this.load());
       const saved = await loadRoutingState(db);
       if (saved) {
@@ -420,11 +438,19 @@ export class AlertingRuntime implements AlertSink {
     if (stored.length > 0) {
       const resolveTimeoutMs = this.setup?.config.resolveTimeoutMs ?? 300_000;
       try {
+        const staged = new Map<string, StoredAlert>();
+        const pending = (fp: string) => staged.get(fp) ?? this.unapplied.get(fp);
+        // Above every earlier number, also one a process before this one wrote (start-up read the last).
+        const seq = Math.max(this.loggedSeq + 1, now * 1000);
         await db.transaction().execute(async (trx) => {
           // In arrival order, so that two requests for one alert merge as consecutive Puts would.
           for (const { intake, valid } of stored)
-            await storeAlerts(trx, valid, intake.source, now, resolveTimeoutMs);
+            for (const a of await mergeIncoming(trx, valid, intake.source, now, resolveTimeoutMs, pending))
+              staged.set(a.fingerprint, a);
+          await appendIntakeLog(trx, seq, now, staged.values());
         });
+        this.loggedSeq = seq;
+        for (const [fp, a] of staged) this.unapplied.set(fp, a);
       } catch (error) {
         for (const { intake } of stored) intake.reject(error);
         for (const { intake, rejected } of checked)
@@ -523,6 +549,8 @@ export class AlertingRuntime implements AlertSink {
       savedAt - this.periodicSavedAt >= this.periodicSaveMs;
     const changes = this.dispatcher.changesSince(this.saved, { periodic });
     const recordsSavedAt = periodic ? savedAt : Math.max(0, this.periodicSavedAt);
+    const applying = [...this.unapplied.values()];
+    const appliedThrough = this.loggedSeq;
     const deliveries = this.setup?.deliveries;
     try {
       await db.transaction().execute(async (trx) => {
@@ -531,6 +559,7 @@ export class AlertingRuntime implements AlertSink {
           return integrations === undefined ? [] : [{ request, integrations }];
         });
         await outbox.enqueueAll(trx, notifications);
+        if (applying.length > 0) await applyIntakeLog(trx, applying, appliedThrough);
         if (savedAt - this.lastPruneAt >= PRUNE_EVERY_MS) {
           await pruneAlerting(trx, savedAt - RETENTION_MS, this.setup?.config.resolveTimeoutMs ?? 300_000);
           this.lastPruneAt = savedAt;
@@ -540,6 +569,8 @@ export class AlertingRuntime implements AlertSink {
       for (const { kind, id, token } of [...changes.changed, ...changes.unchanged])
         this.saved[kind].set(id, token);
       for (const { kind, id } of changes.removed) this.saved[kind].delete(id);
+      for (const a of applying)
+        if (this.unapplied.get(a.fingerprint) === a) this.unapplied.delete(a.fingerprint);
       this.legacyRow = false;
       this.saveFailed = false;
       if (periodic) this.periodicSavedAt = savedAt;
@@ -620,7 +651,7 @@ export class AlertingRuntime implements AlertSink {
     authorize(ctx, "alert.read");
     const { db } = this.options;
     const events = this.dispatcher.traceOf(fp) ?? [];
-    const alert = await loadAlert(db, fp);
+    const alert = this.unapplied.get(fp) ?? (await loadAlert(db, fp));
     if (alert === undefined && events.length === 0) return undefined;
     const notifications = await loadAlertNotifications(db, fp, events);
     const out: AlertTrace = { fingerprint: fp, events, notifications };

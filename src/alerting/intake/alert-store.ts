@@ -56,9 +56,42 @@ function rowToAlert(row: Schema["alerts"]): StoredAlert {
 }
 
 /**
- * Upserts valid alerts by fingerprint, merged with what is stored, in the caller's transaction. Returns what
- * was written. Fingerprints repeated in one batch are merged in order, as consecutive Puts would be.
+ * Merges incoming alerts with what is stored (`pending` first: alerts stored by an intake whose log the alerts
+ * table has not taken yet; then the table), without writing. Fingerprints repeated in one batch are merged in
+ * order, as consecutive Puts would be. Returns the alerts as they are to be stored, one per fingerprint.
  */
+export async function mergeIncoming(
+  db: Kysely<Schema>,
+  alerts: readonly ValidAlert[],
+  source: AlertSource,
+  now: number,
+  resolveTimeoutMs: number,
+  pending: (fingerprint: string) => StoredAlert | undefined = () => undefined,
+): Promise<StoredAlert[]> {
+  if (alerts.length === 0) return [];
+  const fps = [...new Set(alerts.map((a) => a.fingerprint))];
+  const current = new Map<string, StoredAlert>();
+  const unknown: string[] = [];
+  for (const fp of fps) {
+    const known = pending(fp);
+    if (known === undefined) unknown.push(fp);
+    else current.set(fp, known);
+  }
+  for (const [fp, stored] of await loadAlertsByFingerprint(db, unknown)) current.set(fp, stored);
+  for (const incoming of alerts) {
+    const old = current.get(incoming.fingerprint);
+    const merged = mergeAlert(old, incoming, now, resolveTimeoutMs);
+    current.set(incoming.fingerprint, {
+      ...merged,
+      source,
+      receivedAt: old?.receivedAt ?? now,
+      updatedAt: now,
+    });
+  }
+  return fps.map((fp) => current.get(fp)).filter((a): a is StoredAlert => a !== undefined);
+}
+
+/** Merges and upserts valid alerts into the alerts table, in the caller's transaction; returns what was written. */
 export async function storeAlerts(
   db: Kysely<Schema>,
   alerts: readonly ValidAlert[],
@@ -66,23 +99,100 @@ export async function storeAlerts(
   now: number,
   resolveTimeoutMs: number,
 ): Promise<StoredAlert[]> {
-  if (alerts.length === 0) return [];
-  const fps = [...new Set(alerts.map((a) => a.fingerprint))];
-  const existing = await loadAlertsByFingerprint(db, fps);
-  for (const incoming of alerts) {
-    const old = existing.get(incoming.fingerprint);
-    const merged = mergeAlert(old, incoming, now, resolveTimeoutMs);
-    existing.set(incoming.fingerprint, {
-      ...merged,
-      source,
-      receivedAt: old?.receivedAt ?? now,
-      updatedAt: now,
-    });
-  }
-  const written = fps.map((fp) => existing.get(fp)).filter((a): a is StoredAlert => a !== undefined);
-  for (let i = 0; i < written.length; i += 100)
-    await db.executeQuery(upsertAlerts(db, written.slice(i, i + 100)));
+  const written = await mergeIncoming(db, alerts, source, now, resolveTimeoutMs);
+  await writeAlerts(db, written);
   return written;
+}
+
+/** Upserts stored alerts by fingerprint, 100 rows a statement. */
+export async function writeAlerts(db: Kysely<Schema>, alerts: readonly StoredAlert[]): Promise<void> {
+  for (let i = 0; i < alerts.length; i += 100)
+    await db.executeQuery(upsertAlerts(db, alerts.slice(i, i + 100)));
+}
+
+// ---- the intake log (migration 0006) ---------------------------------------------------------------------
+
+type LoggedAlert = [
+  fingerprint: string,
+  labels: Record<string, string>,
+  annotations: Record<string, string>,
+  startsAt: number,
+  endsAt: number | null,
+  generatorURL: string | null,
+  source: string,
+  receivedAt: number,
+  updatedAt: number,
+];
+
+/** Appends one intake's stored alerts to the log, in the caller's transaction: what makes them durable. */
+export async function appendIntakeLog(
+  db: Kysely<Schema>,
+  seq: number,
+  at: number,
+  alerts: Iterable<StoredAlert>,
+): Promise<void> {
+  const logged: LoggedAlert[] = [];
+  for (const a of alerts)
+    logged.push([
+      a.fingerprint,
+      a.labels,
+      a.annotations,
+      a.startsAt,
+      a.endsAt,
+      a.generatorURL,
+      a.source,
+      a.receivedAt,
+      a.updatedAt,
+    ]);
+  await db
+    .insertInto("alert_intake_log")
+    .values({ seq, at, alerts: JSON.stringify(logged) })
+    .execute();
+}
+
+/** The logged alerts not yet applied, the newest version of each, and the last sequence number, if any. */
+export async function readIntakeLog(
+  db: Kysely<Schema>,
+): Promise<{ alerts: StoredAlert[]; lastSeq: number | undefined }> {
+  const rows = await db.selectFrom("alert_intake_log").select(["seq", "alerts"]).orderBy("seq").execute();
+  const byFp = new Map<string, StoredAlert>();
+  for (const row of rows)
+    for (const [
+      fingerprint,
+      labels,
+      annotations,
+      startsAt,
+      endsAt,
+      generatorURL,
+      source,
+      receivedAt,
+      updatedAt,
+    ] of JSON.parse(row.alerts) as LoggedAlert[])
+      byFp.set(fingerprint, {
+        fingerprint,
+        labels,
+        annotations,
+        startsAt,
+        endsAt,
+        generatorURL,
+        source,
+        receivedAt,
+        updatedAt,
+      });
+  const last = rows.at(-1);
+  return { alerts: [...byFp.values()], lastSeq: last === undefined ? undefined : Number(last.seq) };
+}
+
+/** Writes logged alerts into the alerts table and deletes the log up to `throughSeq`, in the caller's transaction. */
+export async function applyIntakeLog(
+  db: Kysely<Schema>,
+  alerts: readonly StoredAlert[],
+  throughSeq: number,
+): Promise<void> {
+  // In arrival order (not sorted by fingerprint): a restart routes the alerts it finds again in table order,
+  // and groups are created, and flushed when due together, in that order.
+  await writeAlerts(db, alerts);
+  await db.deleteFrom("alert_intake_log").where("seq", "<=", throughSeq).execute();
 }
 
 const alertRow = (a: StoredAlert): Schema["alerts"] => ({

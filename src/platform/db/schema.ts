@@ -173,10 +173,18 @@ export interface Schema {
   check_rollups: CheckRollupsTable;
   check_events: CheckEventsTable;
   alerts: AlertsTable;
+  alert_intake_log: AlertIntakeLogTable;
   silences: SilencesTable;
   alerting_state: AlertingStateTable;
   notification_outbox: NotificationOutboxTable;
   notification_attempts: NotificationAttemptsTable;
+}
+
+export interface AlertIntakeLogTable {
+  seq: number;
+  at: number;
+  /** JSON array of alerts table rows, each an array in column order. */
+  alerts: string;
 }
 
 export interface AlertsTable {
