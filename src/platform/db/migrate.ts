@@ -4,6 +4,7 @@ import { foundation } from "./migrations/0001-foundation.js";
 import { checks } from "./migrations/0002-checks.js";
 import { alerting } from "./migrations/0003-alerting.js";
 import { outboxGroups } from "./migrations/0004-outbox-groups.js";
+import { notificationRequests } from "./migrations/0005-notification-requests.js";
 import type { Schema } from "./schema.js";
 
 /** Every migration, in order. Names sort in the order they must run; never rename or edit a shipped one. */
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002-checks": checks,
   "0003-alerting": alerting,
   "0004-outbox-groups": outboxGroups,
+  "0005-notification-requests": notificationRequests,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
