@@ -4,6 +4,7 @@ import { parseStoredRequest } from "../src/notify/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type AlertingTestApp, amConfigYaml, startAlertingApp } from "./alerting-harness.js";
 import { DIALECTS, newTestDatabase } from "./support/databases.js";
+import { outboxRows } from "./support/outbox-rows.js";
 
 const T0 = Date.UTC(2026, 5, 1, 12);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -215,7 +216,7 @@ describe.each(DIALECTS)("Alertmanager API v2 (%s)", (dialect) => {
     expect(group).toMatchObject({ receiver: { name: "hook" }, labels: { alertname: "Traced" } });
     clock.advance(31_000);
     await t.runtime.tick();
-    const rows = await t.test.app.database.db.selectFrom("notification_outbox").selectAll().execute();
+    const rows = await outboxRows(t.test.app.database.db).execute();
     const traced = rows.filter((r) => r.request.includes("Traced"));
     expect(traced).toHaveLength(1);
     expect(traced[0]?.integration).toBe("webhook_configs[0]");
@@ -333,7 +334,7 @@ describe.each(DIALECTS)("restart over the same database (%s)", (dialect) => {
       await second.runtime.tick();
       clock.advance(10 * 60_000);
       await second.runtime.tick();
-      const rows = await second.test.app.database.db.selectFrom("notification_outbox").selectAll().execute();
+      const rows = await outboxRows(second.test.app.database.db).execute();
       const firing = (name: string) =>
         rows.filter((r) => {
           const { request } = parseStoredRequest(r.request) as unknown as {

@@ -8,6 +8,7 @@ import { parseStoredRequest } from "../src/notify/index.js";
 import { ManualClock } from "../src/platform/clock.js";
 import { type AlertingTestApp, amConfigYaml, startAlertingApp } from "./alerting-harness.js";
 import { DIALECTS, newTestDatabase, type TestDatabase } from "./support/databases.js";
+import { outboxRows } from "./support/outbox-rows.js";
 
 /**
  * The routing state is saved by parts (one row per aggregation group, notification log entry and alert
@@ -158,10 +159,7 @@ describe.each(DIALECTS)("routing state saved by parts (%s)", (dialect) => {
       // The notification log came back: the next flushes send only what is new (Alert4's group).
       clock.advance(10 * 60_000);
       await second.runtime.tick();
-      const outbox = await second.test.app.database.db
-        .selectFrom("notification_outbox")
-        .selectAll()
-        .execute();
+      const outbox = await outboxRows(second.test.app.database.db).execute();
       const firing = outbox.map((r) => {
         const { request } = parseStoredRequest(r.request) as unknown as {
           request: { groupLabels: { alertname: string } };

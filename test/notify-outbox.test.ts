@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer } from "node:net";
+import { sql } from "kysely";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { NotificationRequest } from "../src/alerting/routing/index.js";
@@ -19,6 +20,7 @@ import { createEventBus } from "../src/platform/events.js";
 import { silentLogger } from "../src/platform/logger.js";
 import type { AnyRoute, RouteSpec } from "../src/platform/route.js";
 import { DIALECTS, newTestDatabase, openMigrated, type TestDatabase } from "./support/databases.js";
+import { outboxRows } from "./support/outbox-rows.js";
 
 /** A receiver on 127.0.0.1 that answers as told and counts what it got, by idempotency key. */
 class FakeReceiver {
@@ -133,15 +135,14 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     anonymousRead: false,
   });
   const rowsOf = (receiverName: string) =>
-    opened.db
-      .selectFrom("notification_outbox")
-      .selectAll()
-      .where("receiver", "=", receiverName)
-      .orderBy("id")
-      .execute();
+    outboxRows(opened.db).where("receiver", "=", receiverName).orderBy("notification_outbox.id").execute();
 
   it("stores a notification once however often it is enqueued", async () => {
-    const outbox = createNotificationOutbox({ clock });
+    const announced: string[] = [];
+    const outbox = createNotificationOutbox({
+      clock,
+      onEnqueue: (rows) => announced.push(...rows.map((r) => r.id)),
+    });
     const req = request("twice");
     const integrations: ReceiverIntegrations = {
       webhook_configs: [{ url: "http://127.0.0.1:1/a" }, { url: "http://127.0.0.1:1/b" }],
@@ -157,6 +158,59 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     ]);
     expect(rows.map((r) => r.idempotency_key).sort()).toContain(`${req.idempotencyKey}/webhook_configs[1]`);
     expect(rows.every((r) => r.status === "pending" && r.attempts === 0)).toBe(true);
+    // The second enqueue stored no request beside the first's, and the worker heard only of stored rows.
+    const requests = await opened.db.selectFrom("notification_requests").select("outbox_id").execute();
+    expect(requests.map((r) => r.outbox_id).sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(announced.sort()).toEqual(rows.map((r) => r.id).sort());
+  });
+
+  it("writes a request once: claims and attempts leave it as it was, an operator's retry rewrites it", async () => {
+    const r = await receiver();
+    r.respond = (res) => res.writeHead(503).end("unavailable");
+    // Every rewrite of a stored request, as the database sees it.
+    if (dialect === "sqlite") {
+      await sql`create table request_rewrites (outbox_id text)`.execute(opened.db);
+      await sql`create trigger request_rewritten after update on notification_requests
+        begin insert into request_rewrites values (new.outbox_id); end`.execute(opened.db);
+    } else {
+      await sql`create table request_rewrites (outbox_id text)`.execute(opened.db);
+      await sql`create function request_rewritten() returns trigger language plpgsql as $$
+        begin insert into request_rewrites values (new.outbox_id); return null; end $$`.execute(opened.db);
+      await sql`create trigger request_rewritten after update on notification_requests
+        for each row execute function request_rewritten()`.execute(opened.db);
+    }
+    const rewrites = async () =>
+      (await sql<{ outbox_id: string }>`select outbox_id from request_rewrites`.execute(opened.db)).rows.map(
+        (row) => row.outbox_id,
+      );
+    const w = worker({ maxAttempts: 2, backoffBaseMs: 100 });
+    await createNotificationOutbox({ clock }).enqueue(opened.db, request("once"), webhook(r.url));
+    const [enqueued] = await rowsOf("once");
+    for (let i = 0; i < 2; i++) {
+      expect(await w.runOnce()).toBe(1);
+      clock.advance(10_000);
+    }
+    const [dead] = await rowsOf("once");
+    expect(dead).toMatchObject({ status: "dead", attempts: 2, request: enqueued?.request });
+    expect(await rewrites()).toEqual([]);
+
+    const retriedAt = clock.now();
+    const editor = ctxAs({ kind: "token", name: "ed", role: "editor" });
+    const retry = find(notifyRoutes(), "POST", "/api/v1/notifications/:id/retry");
+    await retry.handler({ ctx: editor, params: { id: dead?.id }, query: {}, body: undefined });
+    const [retried] = await rowsOf("once");
+    expect(retried).toMatchObject({ status: "pending", attempts: 0 });
+    expect(parseStoredRequest(retried?.request ?? "")).toEqual({
+      ...parseStoredRequest(enqueued?.request ?? ""),
+      retriedAt,
+    });
+    expect(await rewrites()).toEqual([dead?.id]);
+
+    r.respond = (res) => res.writeHead(200).end("ok");
+    expect(await w.runOnce()).toBe(1);
+    const [delivered] = await rowsOf("once");
+    expect(delivered).toMatchObject({ status: "delivered", request: retried?.request });
+    expect(await rewrites()).toEqual([dead?.id]);
   });
 
   it("stores every notification of a large save, over several statements, each once", async () => {
@@ -489,9 +543,13 @@ describe.each(DIALECTS)("notification outbox on %s", (dialect) => {
     await w.runOnce();
     expect(await w.prune()).toBe(1);
     expect(await rowsOf("old")).toHaveLength(0);
-    expect(await rowsOf("new")).toHaveLength(1);
+    const kept = await rowsOf("new");
+    expect(kept).toHaveLength(1);
     const attempts = await opened.db.selectFrom("notification_attempts").selectAll().execute();
     expect(attempts).toHaveLength(1);
+    // The pruned notification's request went with it.
+    const requests = await opened.db.selectFrom("notification_requests").select("outbox_id").execute();
+    expect(requests.map((row) => row.outbox_id)).toEqual(kept.map((row) => row.id));
   });
 
   it("resumes pending notifications after a restart, including one a dead process had claimed", async () => {

@@ -108,6 +108,62 @@ export function runStoreSuite({ dialect }: { dialect: DialectName }): void {
       }
     });
 
+    it("moves the requests of notifications stored before migration 0005 to their own table, and back down", async () => {
+      const older = await newTestDatabase(dialect);
+      const db = openDatabase({ url: older.url, dataDir: tmpdir() }).db;
+      try {
+        await migrateTo(db, "0004-outbox-groups");
+        // Both formats of a stored request: one JSON document (rows before stored-request.ts), and the
+        // envelope, a line break, then the alerts.
+        const alert = { fingerprint: "f1", status: "firing", labels: { alertname: "Old" }, annotations: {} };
+        const request = { receiver: "team", groupKey: '{}:{alertname="Old"}', status: "firing" };
+        const requests = {
+          n1: JSON.stringify({
+            request: { ...request, alerts: [alert] },
+            type: "webhook_configs",
+            config: {},
+          }),
+          n2: `${JSON.stringify({ request, type: "webhook_configs", config: {} })}\n[${JSON.stringify(alert)}]`,
+        };
+        for (const [id, text] of Object.entries(requests))
+          await sql`insert into notification_outbox (id, idempotency_key, receiver, integration, request, group_hash,
+            status, attempts, next_attempt_at, last_error, created_at, updated_at) values (${id}, ${`k-${id}`},
+            'team', 'webhook_configs[0]', ${text}, null, 'dead', 3, 0, 'boom', 0, 0)`.execute(db);
+
+        expect(await migrateToLatest(db)).toEqual(["0005-notification-requests", "0006-alert-intake-log"]);
+        const moved = await db.selectFrom("notification_requests").selectAll().orderBy("outbox_id").execute();
+        expect(moved).toEqual(
+          Object.entries(requests).map(([outbox_id, request]) => ({ outbox_id, request })),
+        );
+        const columns = async () =>
+          (await db.introspection.getTables())
+            .find((t) => t.name === "notification_outbox")
+            ?.columns.map((c) => c.name);
+        expect(await columns()).not.toContain("request");
+        const rows = await db.selectFrom("notification_outbox").selectAll().orderBy("id").execute();
+        expect(rows.map((r) => [r.id, r.status, r.attempts, r.last_error])).toEqual([
+          ["n1", "dead", 3, "boom"],
+          ["n2", "dead", 3, "boom"],
+        ]);
+        // A moved request goes with its notification.
+        await db.deleteFrom("notification_outbox").where("id", "=", "n1").execute();
+        expect(await db.selectFrom("notification_requests").select("outbox_id").execute()).toEqual([
+          { outbox_id: "n2" },
+        ]);
+
+        await migrateTo(db, "0004-outbox-groups");
+        expect(await columns()).toContain("request");
+        const back = await sql<{
+          id: string;
+          request: string;
+        }>`select id, request from notification_outbox`.execute(db);
+        expect(back.rows).toEqual([{ id: "n2", request: requests.n2 }]);
+      } finally {
+        await db.destroy();
+        await older.drop();
+      }
+    });
+
     it("applies a configuration into the catalog as revision 1, and re-applying it changes nothing", async () => {
       const seen: number[] = [];
       const off = events.on("config.applied", (e) => {

@@ -33,6 +33,7 @@ import {
   stopChild,
   versionOf,
   waitFor,
+  writtenBytes,
 } from "../lib/bench-kit.mjs";
 
 const env = process.env;
@@ -349,10 +350,16 @@ function ninesBreakdown(dataDir) {
     const toAttemptEnd = [];
     const attemptMs = [];
     const statuses = {};
+    // Requests are in a table of their own since migration 0005; a build before it (NINES_CLI) keeps them in
+    // the outbox row.
+    const apart = db
+      .prepare("select 1 from sqlite_master where type = 'table' and name = 'notification_requests'")
+      .get();
     const rows = db
       .prepare(
-        `select o.request, o.status, o.created_at, a.at as attempt_at, a.duration_ms
+        `select ${apart ? "r.request" : "o.request"}, o.status, o.created_at, a.at as attempt_at, a.duration_ms
            from notification_outbox o
+           ${apart ? "join notification_requests r on r.outbox_id = o.id" : ""}
            left join notification_attempts a on a.outbox_id = o.id and a.ok = 1`,
       )
       .all();
@@ -417,6 +424,7 @@ async function runStorm(system, sink) {
     let next = 0;
     const cpu0 = cpuSeconds(server.child.pid);
     const threads0 = threadCpuSeconds(server.child.pid);
+    const written0 = writtenBytes(server.child.pid);
     const t0 = performance.now();
     const client = async () => {
       while (next < batches.length && performance.now() - t0 < STORM_MAX_S * 1000) {
@@ -448,6 +456,7 @@ async function runStorm(system, sink) {
     // Let the last flushes of the group_interval arrive, so notifications/s counts the whole storm.
     await sleep(durationMs("GROUP_INTERVAL", GROUP_INTERVAL) + 1000);
     const cpuTotal = cpuSeconds(server.child.pid) - cpu0;
+    const written1 = writtenBytes(server.child.pid);
     const mem = memory(server.child.pid);
     const latencies = [];
     let delivered = 0;
@@ -494,6 +503,9 @@ async function runStorm(system, sink) {
       notificationsPerSecond: deliverySpan ? round(state.notifications / deliverySpan, 0) : null,
       postToFirstDeliveryMs: latencyStats(latencies),
       cpuSeconds: round(cpuTotal, 2),
+      // Over the same span as cpuSeconds (posting and drain): the database and its WAL, for Nines.
+      writtenMiB: round((written1.storage - written0.storage) / 2 ** 20, 1),
+      writeSyscallMiB: round((written1.syscalls - written0.syscalls) / 2 ** 20, 1),
       rssMiB: mem.rssMiB,
       peakRssMiB: mem.peakRssMiB,
       ...(breakdown ? { ninesBreakdown: breakdown } : {}),
@@ -717,6 +729,11 @@ function printTable(results, comparison) {
   row("storm p99 post→first delivery ms", (r) => r.storm.postToFirstDeliveryMs.p99, null);
   row("storm all delivered", (r) => r.storm.allDelivered, null);
   row("storm CPU s / peak RSS MiB", (r) => `${r.storm.cpuSeconds} / ${r.storm.peakRssMiB}`, null);
+  row(
+    "storm MiB written: files / write calls",
+    (r) => `${r.storm.writtenMiB} / ${r.storm.writeSyscallMiB}`,
+    null,
+  );
   for (const gw of LAT_GROUP_WAITS) {
     const c = comparison?.latency.find((x) => x.groupWait === gw);
     const of = (r) => r.latency.find((x) => x.groupWait === gw);

@@ -80,6 +80,17 @@ export async function freePort() {
   return port;
 }
 
+/**
+ * What a process (all its threads) wrote, in bytes, from /proc/<pid>/io: `storage` counts pages it dirtied in
+ * files (write_bytes; a page dirtied again before it reaches the disk counts once), `syscalls` every byte it
+ * handed to write calls, sockets included (wchar).
+ */
+export function writtenBytes(pid) {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? Number.NaN);
+  return { storage: field("write_bytes"), syscalls: field("wchar") };
+}
+
 /** utime + stime of a process, in seconds. */
 export function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -91,18 +91,38 @@ export function notificationGroupHash(receiver: string, groupKey: string): strin
   return createHash("sha256").update(receiver).update("\n").update(groupKey).digest("hex").slice(0, 32);
 }
 
-/** Rows an insert statement: 12 parameters each stays under SQLite's and PostgreSQL's limits. */
+/** Rows an insert statement: 11 parameters each stays under SQLite's and PostgreSQL's limits. */
 const ROWS_PER_INSERT = 200;
 
-/** The insert of outbox rows (a key already stored is left as it is), compiled once per row count. */
+/**
+ * The insert of outbox rows, compiled once per row count. A key already stored is left as it is, and only
+ * the ids of rows inserted come back: theirs are the requests to store.
+ */
 const insertOutboxRows = compiledRows(
   (row: Schema["notification_outbox"]) => row,
   (db, rows) =>
     db
       .insertInto("notification_outbox")
       .values(rows)
-      .onConflict((oc) => oc.column("idempotency_key").doNothing()),
+      .onConflict((oc) => oc.column("idempotency_key").doNothing())
+      .returning("id"),
 );
+
+/**
+ * The insert of the requests of rows just inserted: written once, in a table apart from the rows, whose
+ * delivery state changes at every claim and attempt (a change rewrites the whole row in either database).
+ */
+const insertRequests = compiledRows(
+  (row: Schema["notification_requests"]) => row,
+  (db, rows) => db.insertInto("notification_requests").values(rows),
+);
+
+/** A notification's outbox row with its request, as enqueue builds it. */
+type NewRow = Schema["notification_outbox"] & { request: string };
+
+function outboxRow({ request: _, ...row }: NewRow): Schema["notification_outbox"] {
+  return row;
+}
 
 /**
  * The durable outbox: one row per notification and integration, written in the caller's transaction, keyed
@@ -114,8 +134,8 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
     integrations: ReceiverIntegrations,
     now: number,
     global: GlobalDefaults | undefined,
-  ): Schema["notification_outbox"][] => {
-    const rows: Schema["notification_outbox"][] = [];
+  ): NewRow[] => {
+    const rows: NewRow[] = [];
     const groupHash = notificationGroupHash(request.receiver, request.groupKey);
     for (const type of INTEGRATION_TYPES) {
       const configs = (integrations[type] ?? []) as ReadonlyArray<Record<string, unknown>>;
@@ -134,7 +154,6 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
           idempotency_key: `${request.idempotencyKey}/${integration}`,
           receiver: request.receiver,
           integration,
-          request: storedRequestText(payload),
           group_hash: groupHash,
           status: "pending",
           attempts: 0,
@@ -142,6 +161,7 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
           last_error: null,
           created_at: now,
           updated_at: now,
+          request: storedRequestText(payload),
         });
       });
     }
@@ -158,9 +178,24 @@ export function createNotificationOutbox(options: NotificationOutboxOptions): No
         rowsFor(request, integrations, now, global),
       );
       if (rows.length === 0) return;
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
-        await db.executeQuery(insertOutboxRows(db, rows.slice(i, i + ROWS_PER_INSERT)));
-      options.onEnqueue?.(rows);
+      const inserted: NewRow[] = [];
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const slice = rows.slice(i, i + ROWS_PER_INSERT);
+        const { rows: ids } = await db.executeQuery<{ id: string }>(
+          insertOutboxRows(db, slice.map(outboxRow)),
+        );
+        const fresh = new Set(ids.map((r) => r.id));
+        const added = fresh.size === slice.length ? slice : slice.filter((row) => fresh.has(row.id));
+        if (added.length === 0) continue;
+        await db.executeQuery(
+          insertRequests(
+            db,
+            added.map((row) => ({ outbox_id: row.id, request: row.request })),
+          ),
+        );
+        inserted.push(...added);
+      }
+      if (inserted.length > 0) options.onEnqueue?.(inserted);
     },
   };
   return outbox;

@@ -58,10 +58,22 @@ function isPending(stored: string): boolean {
   return stored === "pending" || stored === "sending";
 }
 
-function viewOf(row: Schema["notification_outbox"]): NotificationView {
+/** An outbox row with its request; null when the request row is missing (a damaged database). */
+type RowWithRequest = Schema["notification_outbox"] & { request: string | null };
+
+/** Outbox rows with their requests (kept in a table of their own, written once). */
+function rowsWithRequests(db: Ctx["db"]) {
+  return db
+    .selectFrom("notification_outbox")
+    .leftJoin("notification_requests", "notification_requests.outbox_id", "notification_outbox.id")
+    .selectAll("notification_outbox")
+    .select("notification_requests.request");
+}
+
+function viewOf(row: RowWithRequest): NotificationView {
   let payload: Partial<OutboxPayload> = {};
   try {
-    payload = parseStoredRequest(row.request);
+    if (row.request !== null) payload = parseStoredRequest(row.request);
   } catch {
     // A damaged row still lists, without the alert summary.
   }
@@ -97,12 +109,12 @@ export async function listNotifications({
 }): Promise<{ notifications: NotificationView[]; next: string | null }> {
   authorize(ctx, "notification.read");
   const limit = input.limit ?? NOTIFICATIONS_PAGE_DEFAULT;
-  let query = ctx.db.selectFrom("notification_outbox").selectAll();
+  let query = rowsWithRequests(ctx.db);
   if (input.status) query = query.where("status", "in", storedStatuses(input.status));
   if (input.receiver) query = query.where("receiver", "=", input.receiver);
-  if (input.after) query = query.where("id", "<", input.after);
+  if (input.after) query = query.where("notification_outbox.id", "<", input.after);
   const rows = await query
-    .orderBy("id", "desc")
+    .orderBy("notification_outbox.id", "desc")
     .limit(limit + 1)
     .execute();
   const page = rows.slice(0, limit);
@@ -114,11 +126,7 @@ export async function listNotifications({
 
 export async function getNotification({ ctx, id }: { ctx: Ctx; id: string }): Promise<NotificationDetail> {
   authorize(ctx, "notification.read");
-  const row = await ctx.db
-    .selectFrom("notification_outbox")
-    .selectAll()
-    .where("id", "=", id)
-    .executeTakeFirst();
+  const row = await rowsWithRequests(ctx.db).where("notification_outbox.id", "=", id).executeTakeFirst();
   if (!row) throw notFound("Notification", id);
   const attempts = await ctx.db
     .selectFrom("notification_attempts")
@@ -140,17 +148,14 @@ export async function getNotification({ ctx, id }: { ctx: Ctx; id: string }): Pr
 }
 
 /**
- * Sends a dead letter again: back to pending, due now, with a fresh attempt budget and age limit. Audited.
- * Only dead letters can be retried: a pending one is already being retried, a delivered one arrived.
+ * Sends a dead letter again: back to pending, due now, with a fresh attempt budget and age limit (the
+ * request, which the age is counted from, is rewritten with the time of the retry). Audited. Only dead
+ * letters can be retried: a pending one is already being retried, a delivered one arrived.
  */
 export async function retryNotification({ ctx, id }: { ctx: Ctx; id: string }): Promise<NotificationView> {
   authorize(ctx, "notification.retry");
   return inTransaction(ctx, async (tx) => {
-    const row = await tx.db
-      .selectFrom("notification_outbox")
-      .selectAll()
-      .where("id", "=", id)
-      .executeTakeFirst();
+    const row = await rowsWithRequests(tx.db).where("notification_outbox.id", "=", id).executeTakeFirst();
     if (!row) throw notFound("Notification", id);
     if (row.status !== "dead")
       throw new NinesError(
@@ -160,7 +165,8 @@ export async function retryNotification({ ctx, id }: { ctx: Ctx; id: string }): 
     const now = tx.clock.now();
     let request = row.request;
     try {
-      request = storedRequestText({ ...parseStoredRequest(row.request), retriedAt: now });
+      if (row.request !== null)
+        request = storedRequestText({ ...parseStoredRequest(row.request), retriedAt: now });
     } catch {
       // Left as it is: the worker dead-letters it again, with the reason.
     }
@@ -174,9 +180,11 @@ export async function retryNotification({ ctx, id }: { ctx: Ctx; id: string }): 
     };
     await tx.db
       .updateTable("notification_outbox")
-      .set({ status: "pending", attempts: 0, next_attempt_at: now, updated_at: now, request })
+      .set({ status: "pending", attempts: 0, next_attempt_at: now, updated_at: now })
       .where("id", "=", id)
       .execute();
+    if (request !== null && request !== row.request)
+      await tx.db.updateTable("notification_requests").set({ request }).where("outbox_id", "=", id).execute();
     await appendAudit(tx, {
       action: "notification.retry",
       object: { kind: "notification", name: id },

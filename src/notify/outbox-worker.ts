@@ -50,7 +50,8 @@ export interface OutboxWorkerOptions {
   deadRetentionMs?: number;
 }
 
-type Row = Schema["notification_outbox"];
+/** An outbox row with its request (kept apart, in notification_requests). */
+type Row = Schema["notification_outbox"] & { request: string };
 /** What a claim reads to choose rows: no request body. */
 type Candidate = Pick<Row, "id" | "receiver" | "integration" | "next_attempt_at">;
 /** A send that ended, waiting to be recorded with the others that ended at the same time. */
@@ -69,19 +70,6 @@ const CLAIM_WINDOW_MAX = 256;
  */
 const RECENT_REQUESTS_MAX = 5_000;
 const RECENT_REQUEST_CHARS_MAX = 16 * 1024 * 1024;
-const ROW_COLUMNS_BUT_REQUEST = [
-  "id",
-  "idempotency_key",
-  "receiver",
-  "integration",
-  "group_hash",
-  "status",
-  "attempts",
-  "next_attempt_at",
-  "last_error",
-  "created_at",
-  "updated_at",
-] as const satisfies ReadonlyArray<Exclude<keyof Row, "request">>;
 /** Ids in one `id in (…)` of an UPDATE, well under SQLite's and PostgreSQL's parameter limits. */
 const UPDATE_IDS_MAX = 500;
 
@@ -236,7 +224,10 @@ export class OutboxWorker {
     }
   }
 
-  /** Deletes delivered notifications and dead letters past their retention, with their attempts. */
+  /**
+   * Deletes delivered notifications and dead letters past their retention, with their attempts (and their
+   * requests: notification_requests' foreign key cascades).
+   */
   async prune(): Promise<number> {
     const now = this.o.clock.now();
     this.lastPruneAt = now;
@@ -358,11 +349,7 @@ export class OutboxWorker {
 
   /** The claimed rows in full, their requests from memory where remember() kept one that is still current. */
   private async readClaimed(trx: Kysely<Schema>, ids: readonly string[]): Promise<Row[]> {
-    const rows = await trx
-      .selectFrom("notification_outbox")
-      .select(ROW_COLUMNS_BUT_REQUEST)
-      .where("id", "in", ids)
-      .execute();
+    const rows = await trx.selectFrom("notification_outbox").selectAll().where("id", "in", ids).execute();
     const full: Row[] = [];
     const unknown = new Set<string>();
     for (const row of rows) {
@@ -373,11 +360,11 @@ export class OutboxWorker {
     }
     if (unknown.size > 0) {
       const requests = await trx
-        .selectFrom("notification_outbox")
-        .select(["id", "request"])
-        .where("id", "in", [...unknown])
+        .selectFrom("notification_requests")
+        .select(["outbox_id", "request"])
+        .where("outbox_id", "in", [...unknown])
         .execute();
-      const byId = new Map(requests.map((r) => [r.id, r.request]));
+      const byId = new Map(requests.map((r) => [r.outbox_id, r.request]));
       for (const row of rows) if (unknown.has(row.id)) full.push({ ...row, request: byId.get(row.id) ?? "" });
     }
     return full;

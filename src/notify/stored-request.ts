@@ -63,11 +63,11 @@ export interface StoredEnvelope extends Omit<OutboxPayload, "request"> {
 }
 
 /**
- * What an outbox row's `request` column holds: the payload without its alerts, as JSON; a line break; then
- * the alerts, as the JSON array that Alertmanager's webhook sends. JSON text never holds a raw line break, so
- * the first one splits the two. A webhook is sent by splicing that array into its body, unparsed, and the
- * alerts' JSON is rendered once per alert version. Rows written before this format are one JSON document of
- * the whole payload: every reader takes both.
+ * What a notification's stored request (notification_requests.request) holds: the payload without its
+ * alerts, as JSON; a line break; then the alerts, as the JSON array that Alertmanager's webhook sends. JSON
+ * text never holds a raw line break, so the first one splits the two. A webhook is sent by splicing that
+ * array into its body, unparsed, and the alerts' JSON is rendered once per alert version. Requests written
+ * before this format are one JSON document of the whole payload: every reader takes both.
  */
 export function storedRequestText(payload: OutboxPayload): string {
   const { alerts, ...rest } = payload.request;

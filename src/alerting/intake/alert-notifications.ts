@@ -67,12 +67,14 @@ export async function loadAlertNotifications(
   for (const { event, endsAt } of notifiedRuns(events)) {
     const candidates = await db
       .selectFrom("notification_outbox")
-      .selectAll()
+      .leftJoin("notification_requests", "notification_requests.outbox_id", "notification_outbox.id")
+      .selectAll("notification_outbox")
+      .select("notification_requests.request")
       .where("group_hash", "=", notificationGroupHash(event.receiver, event.groupKey))
       .where("created_at", ">=", event.at)
       .execute();
-    for (const row of candidates) {
-      const sent = carried(row.request);
+    for (const { request, ...row } of candidates) {
+      const sent = request === null ? undefined : carried(request);
       if (sent === undefined || !sent.fingerprints.has(fp)) continue;
       if (sent.at < event.at || sent.at >= endsAt) continue;
       rows.set(row.id, row);

@@ -4,6 +4,7 @@ import { foundation } from "./migrations/0001-foundation.js";
 import { checks } from "./migrations/0002-checks.js";
 import { alerting } from "./migrations/0003-alerting.js";
 import { outboxGroups } from "./migrations/0004-outbox-groups.js";
+import { notificationRequests } from "./migrations/0005-notification-requests.js";
 import { alertIntakeLog } from "./migrations/0006-alert-intake-log.js";
 import type { Schema } from "./schema.js";
 
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002-checks": checks,
   "0003-alerting": alerting,
   "0004-outbox-groups": outboxGroups,
+  "0005-notification-requests": notificationRequests,
   "0006-alert-intake-log": alertIntakeLog,
 };
 

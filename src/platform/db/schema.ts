@@ -177,6 +177,7 @@ export interface Schema {
   silences: SilencesTable;
   alerting_state: AlertingStateTable;
   notification_outbox: NotificationOutboxTable;
+  notification_requests: NotificationRequestsTable;
   notification_attempts: NotificationAttemptsTable;
 }
 
@@ -226,8 +227,6 @@ export interface NotificationOutboxTable {
   receiver: string;
   /** e.g. "webhook_configs[0]". */
   integration: string;
-  /** JSON: the NotificationRequest. */
-  request: string;
   /** The receiver and aggregation group, hashed (notificationGroupHash); null in rows older than 0004. */
   group_hash: string | null;
   /** "pending", "delivered" or "dead". */
@@ -237,6 +236,15 @@ export interface NotificationOutboxTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * Each outbox row's request (stored-request.ts), written with the row and apart from it: the row changes at
+ * every claim and attempt, the request (1 KB to 1 MB) only when an operator retries it.
+ */
+export interface NotificationRequestsTable {
+  outbox_id: string;
+  request: string;
 }
 
 export interface NotificationAttemptsTable {
