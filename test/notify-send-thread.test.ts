@@ -133,6 +133,31 @@ describe("the send thread", () => {
     }
   });
 
+  it("many sends in flight all come back stopped, without Node's listener-leak warning", async () => {
+    const { inProcessSender } = await import("../src/notify/send-executor.js");
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    const sender = inProcessSender();
+    try {
+      const hanging = Array.from({ length: 20 }, (_, i) =>
+        sender.send(storedWebhook(`${base}/hang/${i}`, `many-${i}`)),
+      );
+      await expect.poll(() => received.filter((r) => r.key.startsWith("many-")).length).toBe(20);
+      sender.abortAll();
+      for (const result of await Promise.all(hanging)) expect(result).toMatchObject({ stopped: true });
+      const after = await sender.send(storedWebhook(`${base}/ok/after-stop`, "after-stop"));
+      expect(after.outcome).toMatchObject({ ok: true });
+      expect(after.stopped).toBeUndefined();
+      // Node emits its warnings on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+      await sender.close();
+    }
+  });
+
   it("a send thread that dies fails its sends as retryable and a new thread takes the next ones", async () => {
     const { threadSender } = await load();
     const errors: unknown[] = [];

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
-import * as http from "node:http";
-import * as https from "node:https";
+import type { Agent, Dispatcher } from "undici";
 import type { NotificationRequest } from "../alerting/routing/index.js";
 import { type RedirectableRequest, redirectedRequest } from "../platform/http-redirect.js";
 import type { TemplateFile } from "./notify-template.js";
@@ -93,13 +92,26 @@ export interface HttpAnswer {
 }
 
 /**
- * Keep-alive connections per receiver host, as Alertmanager's Go client keeps them: a storm sends thousands of
- * notifications a minute to the same few hosts.
+ * Keep-alive connection pools per receiver origin, as Alertmanager's Go client keeps them: a storm sends
+ * thousands of notifications a minute to the same few hosts. undici costs the send thread about half the CPU
+ * per request of node:http. The caller's signal bounds each attempt, so undici's own header and body timeouts
+ * are off; connecting is bounded as Go's dialer bounds it, so that a host that never answers frees its slot.
  */
-const AGENTS = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+let agent: Agent | undefined;
+let loadingAgent: Promise<Agent> | undefined;
+
+/**
+ * undici loads with the first request: a tenth of a second of CPU that a process that never sends (the CLI,
+ * the main thread beside the send thread) does not pay.
+ */
+function loadAgent(): Promise<Agent> {
+  loadingAgent ??= import("undici").then(({ Agent }) => {
+    agent = new Agent({ connections: 64, headersTimeout: 0, bodyTimeout: 0, connectTimeout: 30_000 });
+    return agent;
+  });
+  return loadingAgent;
+}
+
 /** Read at most this much of an answer: it is stored truncated, and a receiver must not fill the memory. */
 const MAX_ANSWER_BYTES = 1 << 20;
 /** Go's http.Client follows at most 10 redirects. */
@@ -109,7 +121,16 @@ interface RawAnswer extends HttpAnswer {
   location: string | undefined;
 }
 
+/** Why an answer stopped being read at MAX_ANSWER_BYTES: the connection is dropped, the answer kept. */
+const ANSWER_CUT = new Error("answer longer than the limit");
+
+/**
+ * One request, no redirect followed. Dispatched with a handler rather than undici's `request()`: no stream per
+ * answer, and an abort settles at once even while the request waits for a connection (`request()` rejects
+ * only once a connection is free, which for a host that does not accept can be the connect timeout).
+ */
 function sendOnce(
+  dispatcher: Dispatcher,
   url: URL,
   method: string,
   headers: Record<string, string>,
@@ -119,35 +140,75 @@ function sendOnce(
   const protocol = url.protocol;
   if (protocol !== "http:" && protocol !== "https:")
     return Promise.reject(new Error(`unsupported URL scheme ${protocol}`));
-  const client = protocol === "https:" ? https : http;
-  const sentHeaders =
-    body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let sentHeaders = headers;
+  // node:http and Go send a URL's user:password as basic auth unless the request has its own credentials.
+  const hasUserInfo = url.username !== "" || url.password !== "";
+  if (hasUserInfo && !Object.keys(headers).some((name) => name.toLowerCase() === "authorization")) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    sentHeaders = { ...headers, authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
+  }
   return new Promise((resolve, reject) => {
-    const request = client.request(
-      url,
-      { method, headers: sentHeaders, agent: AGENTS[protocol], signal },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on("data", (chunk: Buffer) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let status = 0;
+    let location: string | undefined;
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+    };
+    const finish = () => {
+      settle();
+      resolve({ status, body: Buffer.concat(chunks).toString("utf8"), location });
+    };
+    const fail = (error: unknown) => {
+      settle();
+      reject(error);
+    };
+    // Settles now; a request still queued for a connection is dropped when it gets one (onRequestStart).
+    function onAbort() {
+      if (settled) return;
+      fail(signal.reason);
+      controller?.abort(signal.reason);
+    }
+    signal.addEventListener("abort", onAbort);
+    dispatcher.dispatch(
+      { origin: url.origin, path: url.pathname + url.search, method, headers: sentHeaders, body },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (settled) c.abort(signal.reason);
+        },
+        onResponseStart(_c, statusCode, responseHeaders) {
+          // 1xx answers are interim (RFC 9110 §15.2): the final one follows on the same request.
+          if (statusCode < 200) return;
+          status = statusCode;
+          const l = responseHeaders.location;
+          location = Array.isArray(l) ? l[0] : l;
+        },
+        onResponseData(c, chunk) {
+          if (settled) return;
+          const room = MAX_ANSWER_BYTES - size;
           size += chunk.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
-          else response.destroy();
-        });
-        const finish = () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString("utf8"),
-            location: response.headers.location,
-          });
-        response.on("end", finish);
-        // An answer cut at the limit is still an answer (its status and first megabyte).
-        response.on("close", () => (size > MAX_ANSWER_BYTES ? finish() : undefined));
-        response.on("error", (error) => (size > MAX_ANSWER_BYTES ? finish() : reject(error)));
+          if (chunk.length <= room) {
+            chunks.push(chunk);
+            return;
+          }
+          // An answer cut at the limit is still an answer (its status and first megabyte).
+          chunks.push(chunk.subarray(0, room));
+          finish();
+          c.abort(ANSWER_CUT);
+        },
+        onResponseEnd() {
+          if (!settled) finish();
+        },
+        onResponseError(_c, error) {
+          if (!settled) fail(error);
+        },
       },
     );
-    request.on("error", reject);
-    request.end(body);
   });
 }
 
@@ -166,9 +227,10 @@ export async function httpRequest(
     headers: init.headers,
     body: init.body,
   };
+  const dispatcher = agent ?? (await loadAgent());
   for (let redirects = 0; ; redirects++) {
     const { url: target, method, headers, body } = request;
-    const answer = await sendOnce(target, method, headers, body, init.signal);
+    const answer = await sendOnce(dispatcher, target, method, headers, body, init.signal);
     const redirect = [301, 302, 303, 307, 308].includes(answer.status) && answer.location !== undefined;
     if (!redirect || answer.location === undefined) return { status: answer.status, body: answer.body };
     if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);

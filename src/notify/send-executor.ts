@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { messageBatcher } from "../platform/message-batch.js";
 import { NOTIFIERS, type NotifierRegistry } from "./notifiers.js";
-import { SEND_STOPPED, type SendJob, type SendResult, sendStored } from "./send-stored.js";
+import { abortSends, type SendJob, type SendResult, type SendsInFlight, sendStored } from "./send-stored.js";
 
 /** Sends outbox rows; the delivery worker does not care whether on its own thread or on another. */
 export interface SendExecutor {
@@ -16,13 +16,10 @@ export interface SendExecutor {
 /** Sends on the caller's thread: for tests (fake notifiers, simulated time) and where no worker file exists. */
 export function inProcessSender(overrides: Partial<NotifierRegistry> = {}): SendExecutor {
   const notifiers: NotifierRegistry = { ...NOTIFIERS, ...overrides };
-  let stop = new AbortController();
+  const sends: SendsInFlight = new Set();
   return {
-    send: (job) => sendStored(job, notifiers, stop.signal),
-    abortAll() {
-      stop.abort(SEND_STOPPED);
-      stop = new AbortController();
-    },
+    send: (job) => sendStored(job, notifiers, sends),
+    abortAll: () => abortSends(sends),
     async close() {},
   };
 }

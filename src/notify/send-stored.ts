@@ -29,6 +29,18 @@ export interface SendResult {
 /** The reason an executor that stops gives its sends' abort signals. */
 export const SEND_STOPPED = new Error("the delivery worker stopped");
 
+/**
+ * The abort controllers of an executor's sends in flight: stopping aborts each. One listener per send on a
+ * shared stop signal made Node warn past ten sends in flight (MaxListenersExceededWarning), and each removal
+ * scanned the others.
+ */
+export type SendsInFlight = Set<AbortController>;
+
+export function abortSends(sends: SendsInFlight): void {
+  for (const controller of sends) controller.abort(SEND_STOPPED);
+  sends.clear();
+}
+
 function timeoutOf(payload: OutboxPayload, fallbackMs: number): number {
   const t = payload.config.timeout;
   if (typeof t === "string" && t !== "") {
@@ -47,14 +59,14 @@ function redacted(outcome: SendOutcome, config: Record<string, unknown>): SendOu
 }
 
 /**
- * Parses a stored request and sends it through its integration's notifier, with the attempt's timeout and the
- * caller's abort signal (aborted with SEND_STOPPED when the executor stops). Never throws: a notifier that
- * throws is a failure worth retrying, a request that is not JSON or has no notifier one that is not.
+ * Parses a stored request and sends it through its integration's notifier, with the attempt's timeout; its
+ * abort controller is in `sends` while it runs (abortSends stops it). Never throws: a notifier that throws is
+ * a failure worth retrying, a request that is not JSON or has no notifier one that is not.
  */
 export async function sendStored(
   job: SendJob,
   notifiers: NotifierRegistry,
-  stop: AbortSignal,
+  sends: SendsInFlight,
 ): Promise<SendResult> {
   let payload: OutboxPayload;
   let webhookAlertsJson: string | undefined;
@@ -71,9 +83,7 @@ export async function sendStored(
   const notifier = notifiers[payload.type] as { send(input: unknown): Promise<SendOutcome> } | undefined;
   const timeoutMs = timeoutOf(payload, job.defaultTimeoutMs);
   const controller = new AbortController();
-  const onStop = () => controller.abort(SEND_STOPPED);
-  if (stop.aborted) onStop();
-  else stop.addEventListener("abort", onStop, { once: true });
+  sends.add(controller);
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
   const started = performance.now();
   let outcome: SendOutcome;
@@ -93,7 +103,7 @@ export async function sendStored(
     outcome = { ok: false, retry: true, error: error instanceof Error ? error.message : String(error) };
   } finally {
     clearTimeout(timer);
-    stop.removeEventListener("abort", onStop);
+    sends.delete(controller);
   }
   const result: SendResult = {
     outcome: redacted(outcome, payload.config ?? {}),

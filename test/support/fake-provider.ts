@@ -14,6 +14,8 @@ export type Responder = (req: Received, res: ServerResponse) => void;
 export class FakeProvider {
   readonly requests: Received[] = [];
   respond: Responder = (_req, res) => res.writeHead(200).end("ok");
+  /** TCP connections accepted: tells kept-alive connections from new ones. */
+  connections = 0;
   private server: Server | undefined;
   url = "";
 
@@ -32,6 +34,7 @@ export class FakeProvider {
         this.respond(received, res);
       });
     });
+    this.server.on("connection", () => this.connections++);
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
