@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { Session } from "node:inspector/promises";
 import { pathToFileURL } from "node:url";
 import { parse } from "yaml";
+import { alertmanagerYaml, stormAlert } from "./workload.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const dist = resolve(process.env.NINES_DIST ?? join(root, "dist"));
@@ -34,38 +35,9 @@ const session = new Session();
 session.connect();
 const sumSizes = (node) => node.selfSize + node.children.reduce((n, c) => n + sumSizes(c), 0);
 
-// bench/alerts's storm tree (without its latency route) and storm alerts (stormAlert there).
-const tree = parse(`
-route:
-  receiver: default
-  group_by: [alertname, cluster]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 4h
-  routes:
-    - receiver: critical
-      matchers: ['severity="critical"']
-      continue: true
-    - receiver: team
-      matchers: ['team=~"db|storage"']
-receivers:
-${["default", "critical", "team"].map((n) => `  - name: ${n}\n    webhook_configs: [{ url: "http://127.0.0.1:9/hook/${n}", send_resolved: false }]`).join("\n")}
-`);
-const SEVERITIES = ["critical", "warning", "info"];
-const TEAMS = ["db", "storage", "web", "api", "edge"];
-const alertFor = (i, run) => ({
-  labels: {
-    alertname: `Storm${String(i % 40).padStart(2, "0")}`,
-    cluster: `c${Math.floor(i / 40) % 10}`,
-    instance: `host-${i}.r${run}:9100`,
-    severity: SEVERITIES[i % SEVERITIES.length],
-    team: TEAMS[Math.floor(i / 7) % TEAMS.length],
-    job: "node",
-    bench_id: `s${i}`,
-  },
-  annotations: { summary: `storm alert ${i}`, description: `instance host-${i} is in trouble` },
-  generatorURL: `http://prometheus.invalid/graph?g0.expr=up%3D%3D0&i=${i}`,
-});
+// bench/alerts's tree and storm alerts (workload.mjs); the webhook URLs are never called.
+const tree = parse(alertmanagerYaml("http://127.0.0.1:9", "0s", "1s"));
+const alertFor = (i, run) => stormAlert(i, `r${run}`);
 
 async function once(run) {
   const dir = mkdtempSync(join(tmpdir(), "nines-pipeline-"));

@@ -35,6 +35,7 @@ import {
   waitFor,
   writtenBytes,
 } from "../lib/bench-kit.mjs";
+import { alertmanagerYaml, SEVERITIES, stormAlert } from "./workload.mjs";
 
 const env = process.env;
 const positive = (name, fallback) => {
@@ -76,35 +77,7 @@ const GOAL_LATENCY_SLACK_MS = 50;
 const { work, startChild } = benchWorkspace("nines-bench-alerts-");
 
 // ---------------------------------------------------------------------------------------------------------
-// The routing tree, the same for both systems. Storm alerts group by (alertname, cluster) at the root and in
-// the two child routes; latency alerts go to their own route, which also groups by bench_id, so every
-// latency alert is alone in a new group and its first notification waits exactly group_wait.
-
-const RECEIVERS = ["default", "critical", "team", "latency"];
-
-function alertmanagerYaml(sinkUrl, groupWait) {
-  const receivers = RECEIVERS.map(
-    (name) =>
-      `  - name: ${name}\n    webhook_configs:\n      - url: "${sinkUrl}/hook/${name}"\n        send_resolved: false\n`,
-  ).join("");
-  return `route:
-  receiver: default
-  group_by: [alertname, cluster]
-  group_wait: ${groupWait}
-  group_interval: ${GROUP_INTERVAL}
-  repeat_interval: 4h
-  routes:
-    - receiver: latency
-      matchers: ['phase="latency"']
-      group_by: [alertname, cluster, bench_id]
-    - receiver: critical
-      matchers: ['severity="critical"']
-      continue: true
-    - receiver: team
-      matchers: ['team=~"db|storage"']
-receivers:
-${receivers}`;
-}
+// The routing tree (alertmanagerYaml) and the storm's alerts are in workload.mjs.
 
 const indent = (text, spaces) =>
   text
@@ -113,7 +86,7 @@ const indent = (text, spaces) =>
     .join("\n");
 
 const ninesConfig = (sinkUrl, groupWait) =>
-  `apiVersion: nines/v1\nkind: AlertmanagerConfig\nmetadata: { name: default }\nspec:\n  alertmanager:\n${indent(alertmanagerYaml(sinkUrl, groupWait), 4)}`;
+  `apiVersion: nines/v1\nkind: AlertmanagerConfig\nmetadata: { name: default }\nspec:\n  alertmanager:\n${indent(alertmanagerYaml(sinkUrl, groupWait, GROUP_INTERVAL), 4)}`;
 
 // ---------------------------------------------------------------------------------------------------------
 // The webhook sink: records when each payload arrived and, per alert (by its bench_id label), when it was
@@ -252,7 +225,7 @@ async function startNines(sinkUrl, groupWait, tag) {
 async function startAlertmanager(sinkUrl, groupWait, tag) {
   const dir = join(work, `alertmanager-${tag}`);
   mkdirSync(join(dir, "data"), { recursive: true });
-  writeFileSync(join(dir, "alertmanager.yml"), alertmanagerYaml(sinkUrl, groupWait));
+  writeFileSync(join(dir, "alertmanager.yml"), alertmanagerYaml(sinkUrl, groupWait, GROUP_INTERVAL));
   const port = await freePort();
   const child = startChild("alertmanager", "prometheus-alertmanager", [
     `--config.file=${join(dir, "alertmanager.yml")}`,
@@ -272,25 +245,6 @@ const START = { nines: startNines, alertmanager: startAlertmanager };
 // ---------------------------------------------------------------------------------------------------------
 // Alerts. No startsAt or endsAt: both systems stamp startsAt with the time of arrival (so group_wait is
 // counted from the POST) and end the alert after resolve_timeout (5 min, beyond every phase).
-
-const SEVERITIES = ["critical", "warning", "info"];
-const TEAMS = ["db", "storage", "web", "api", "edge"];
-
-function stormAlert(i, runTag) {
-  return {
-    labels: {
-      alertname: `Storm${String(i % 40).padStart(2, "0")}`,
-      cluster: `c${Math.floor(i / 40) % 10}`,
-      instance: `host-${i}.${runTag}:9100`,
-      severity: SEVERITIES[i % SEVERITIES.length],
-      team: TEAMS[Math.floor(i / 7) % TEAMS.length],
-      job: "node",
-      bench_id: `s${i}`,
-    },
-    annotations: { summary: `storm alert ${i}`, description: `instance host-${i} is in trouble` },
-    generatorURL: `http://prometheus.invalid/graph?g0.expr=up%3D%3D0&i=${i}`,
-  };
-}
 
 function latencyAlert(i) {
   return {
@@ -798,7 +752,7 @@ async function main() {
       nines: { ...ninesRevision(builtAtStart), cli: NINES_CLI },
     },
     workload: {
-      routingTree: alertmanagerYaml("http://127.0.0.1:SINK", "<group_wait>"),
+      routingTree: alertmanagerYaml("http://127.0.0.1:SINK", "<group_wait>", GROUP_INTERVAL),
       storm: {
         alerts: STORM_ALERTS,
         batch: STORM_BATCH,
