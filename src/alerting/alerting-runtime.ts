@@ -441,7 +441,7 @@ export class AlertingRuntime implements AlertSink {
         const staged = new Map<string, StoredAlert>();
         const pending = (fp: string) => staged.get(fp) ?? this.unapplied.get(fp);
         // Above every earlier number, also one a process before this one wrote (start-up read the last).
-        const seq = Math.max(this.loggedSeq + 1, now * 1000);
+        const seq = Math.max(this.loggedSeq + 1, Math.floor(now) * 1000);
         await db.transaction().execute(async (trx) => {
           // In arrival order, so that two requests for one alert merge as consecutive Puts would.
           for (const { intake, valid } of stored)
