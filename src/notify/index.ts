@@ -16,6 +16,7 @@ export {
   getNotification,
   listNotifications,
   NotificationDetail,
+  outboxRowsWithRequests,
   NotificationView,
   retryNotification,
 } from "./notification-queries.js";

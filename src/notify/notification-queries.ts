@@ -61,8 +61,11 @@ function isPending(stored: string): boolean {
 /** An outbox row with its request; null when the request row is missing (a damaged database). */
 type RowWithRequest = Schema["notification_outbox"] & { request: string | null };
 
-/** Outbox rows with their requests (kept in a table of their own, written once). */
-function rowsWithRequests(db: Ctx["db"]) {
+/**
+ * Outbox rows with their requests (kept in a table of their own, written once): the listing, the API and
+ * an alert's trace read them so.
+ */
+export function outboxRowsWithRequests(db: Ctx["db"]) {
   return db
     .selectFrom("notification_outbox")
     .leftJoin("notification_requests", "notification_requests.outbox_id", "notification_outbox.id")
@@ -109,7 +112,7 @@ export async function listNotifications({
 }): Promise<{ notifications: NotificationView[]; next: string | null }> {
   authorize(ctx, "notification.read");
   const limit = input.limit ?? NOTIFICATIONS_PAGE_DEFAULT;
-  let query = rowsWithRequests(ctx.db);
+  let query = outboxRowsWithRequests(ctx.db);
   if (input.status) query = query.where("status", "in", storedStatuses(input.status));
   if (input.receiver) query = query.where("receiver", "=", input.receiver);
   if (input.after) query = query.where("notification_outbox.id", "<", input.after);
@@ -126,7 +129,9 @@ export async function listNotifications({
 
 export async function getNotification({ ctx, id }: { ctx: Ctx; id: string }): Promise<NotificationDetail> {
   authorize(ctx, "notification.read");
-  const row = await rowsWithRequests(ctx.db).where("notification_outbox.id", "=", id).executeTakeFirst();
+  const row = await outboxRowsWithRequests(ctx.db)
+    .where("notification_outbox.id", "=", id)
+    .executeTakeFirst();
   if (!row) throw notFound("Notification", id);
   const attempts = await ctx.db
     .selectFrom("notification_attempts")
@@ -155,7 +160,9 @@ export async function getNotification({ ctx, id }: { ctx: Ctx; id: string }): Pr
 export async function retryNotification({ ctx, id }: { ctx: Ctx; id: string }): Promise<NotificationView> {
   authorize(ctx, "notification.retry");
   return inTransaction(ctx, async (tx) => {
-    const row = await rowsWithRequests(tx.db).where("notification_outbox.id", "=", id).executeTakeFirst();
+    const row = await outboxRowsWithRequests(tx.db)
+      .where("notification_outbox.id", "=", id)
+      .executeTakeFirst();
     if (!row) throw notFound("Notification", id);
     if (row.status !== "dead")
       throw new NinesError(

@@ -1,5 +1,10 @@
 import type { Kysely } from "kysely";
-import { notificationGroupHash, type OutboxPayload, parseStoredRequest } from "../../notify/index.js";
+import {
+  notificationGroupHash,
+  type OutboxPayload,
+  outboxRowsWithRequests,
+  parseStoredRequest,
+} from "../../notify/index.js";
 import type { Schema } from "../../platform/db/schema.js";
 import type { TraceEvent } from "../routing/dispatcher.js";
 
@@ -65,11 +70,7 @@ export async function loadAlertNotifications(
 ): Promise<AlertNotification[]> {
   const rows = new Map<string, Schema["notification_outbox"]>();
   for (const { event, endsAt } of notifiedRuns(events)) {
-    const candidates = await db
-      .selectFrom("notification_outbox")
-      .leftJoin("notification_requests", "notification_requests.outbox_id", "notification_outbox.id")
-      .selectAll("notification_outbox")
-      .select("notification_requests.request")
+    const candidates = await outboxRowsWithRequests(db)
       .where("group_hash", "=", notificationGroupHash(event.receiver, event.groupKey))
       .where("created_at", ">=", event.at)
       .execute();
