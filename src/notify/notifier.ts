@@ -97,19 +97,17 @@ export interface HttpAnswer {
  * per request of node:http. The caller's signal bounds each attempt, so undici's own header and body timeouts
  * are off; connecting is bounded as Go's dialer bounds it, so that a host that never answers frees its slot.
  */
-let agent: Agent | undefined;
-let loadingAgent: Promise<Agent> | undefined;
+let agent: Promise<Agent> | undefined;
 
 /**
  * undici loads with the first request: a tenth of a second of CPU that a process that never sends (the CLI,
  * the main thread beside the send thread) does not pay.
  */
 function loadAgent(): Promise<Agent> {
-  loadingAgent ??= import("undici").then(({ Agent }) => {
-    agent = new Agent({ connections: 64, headersTimeout: 0, bodyTimeout: 0, connectTimeout: 30_000 });
-    return agent;
-  });
-  return loadingAgent;
+  agent ??= import("undici").then(
+    ({ Agent }) => new Agent({ connections: 64, headersTimeout: 0, bodyTimeout: 0, connectTimeout: 30_000 }),
+  );
+  return agent;
 }
 
 /** Read at most this much of an answer: it is stored truncated, and a receiver must not fill the memory. */
@@ -227,7 +225,7 @@ export async function httpRequest(
     headers: init.headers,
     body: init.body,
   };
-  const dispatcher = agent ?? (await loadAgent());
+  const dispatcher = await loadAgent();
   for (let redirects = 0; ; redirects++) {
     const { url: target, method, headers, body } = request;
     const answer = await sendOnce(dispatcher, target, method, headers, body, init.signal);
