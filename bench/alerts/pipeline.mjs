@@ -1,6 +1,6 @@
-// The alerting pipeline in one process, in simulated time: CPU and garbage collection per alert for the
-// intake (validate, store, route) and the flushes with their saves and outbox rows, without HTTP, sending or
-// a load generator. The same work in every run (a ManualClock, one intake after another), so that two builds
+// The alerting pipeline in one process, in simulated time: CPU (and, with ALLOC=1, bytes allocated) per
+// alert for the intake (validate, store, route) and the flushes with their saves and outbox rows, without
+// HTTP, sending or a load generator. The same work in every run (a ManualClock, one intake after another), so that two builds
 // compare on a busy machine where bench/alerts's wall-clock figures do not. Not a figure for the issue.
 //
 //   node bench/alerts/pipeline.mjs              # this checkout's dist/
